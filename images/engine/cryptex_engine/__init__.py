@@ -1,0 +1,1 @@
+"""The matching engine of one market: `book` is the pure order book."""

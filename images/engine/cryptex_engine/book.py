@@ -1,0 +1,477 @@
+"""The order book of one market: price-time priority matching on integers.
+
+`OrderBook.apply(command)` returns the events of `cryptex.wire`, in the order its docstring lists.
+Prices are ticks, quantities lots; time and ids arrive with the command, so replaying the same
+commands always yields the same events and the same `state_hash()`.
+
+The book never does I/O, never reads a clock, never draws a random number and never checks a
+balance: the ledger has locked the funds of every order before it gets here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import deque
+from collections.abc import Iterator
+
+from sortedcontainers import SortedList
+
+from cryptex.wire import (
+    AllOrdersCancelled,
+    BookSnapshot,
+    CancelAllOrders,
+    CancelOrder,
+    CancelRejected,
+    Command,
+    ControlRejected,
+    DepthDiff,
+    DepthSnapshot,
+    Event,
+    ExpireReason,
+    OrderAccepted,
+    OrderCancelled,
+    OrderExpired,
+    OrderFilled,
+    OrderRejected,
+    OrderType,
+    PlaceOrder,
+    PriceLevel,
+    RejectReason,
+    RestingOrder,
+    SelfTradePrevention,
+    SetTradingState,
+    Side,
+    TimeInForce,
+    TradeExecuted,
+    TradingState,
+    TradingStateChanged,
+    encode,
+)
+
+_BUY = Side.BUY
+_SELL = Side.SELL
+_EXPIRE_MAKER = SelfTradePrevention.EXPIRE_MAKER
+_EXPIRE_BOTH = SelfTradePrevention.EXPIRE_BOTH
+# A level's queue is compacted once cancelled entries outnumber live ones by this much.
+_COMPACT_SLACK = 16
+
+
+class BookInvariantError(AssertionError):
+    """The book's internal state is inconsistent: a bug, never a business outcome."""
+
+
+class _Order:
+    __slots__ = ("account", "order_id", "price", "remaining", "side")
+
+    def __init__(self, order_id: int, account: int, side: Side, price: int, remaining: int):
+        self.order_id = order_id
+        self.account = account
+        self.side = side
+        self.price = price  # ticks
+        self.remaining = remaining  # lots; 0 once cancelled, the queue entry dropped lazily
+
+
+class _Level:
+    """Orders resting at one price, oldest first. Cancelled orders stay in the queue with
+    `remaining == 0` until they reach its front or the queue is compacted: O(1) cancels."""
+
+    __slots__ = ("live", "queue", "total")
+
+    def __init__(self) -> None:
+        self.queue: deque[_Order] = deque()
+        self.total = 0  # lots of the live orders
+        self.live = 0  # number of live orders
+
+    def live_orders(self) -> Iterator[_Order]:
+        return (order for order in self.queue if order.remaining)
+
+
+class _Side:
+    """One side of the book: levels by price, and their prices sorted (best is first for asks,
+    last for bids)."""
+
+    __slots__ = ("changed", "levels", "prices")
+
+    def __init__(self) -> None:
+        self.levels: dict[int, _Level] = {}
+        self.prices = SortedList()
+        self.changed: set[int] = set()  # prices changed since the last depth diff
+
+
+class OrderBook:
+    def __init__(self, trading_state: TradingState = TradingState.ACTIVE) -> None:
+        self.trading_state = trading_state
+        self.update_id = 0  # grows by one on every change of a price level
+        self._next_trade_id = 1
+        self._bids = _Side()
+        self._asks = _Side()
+        self._orders: dict[int, _Order] = {}
+        self._diff_from = 1  # first update id not yet handed out in a depth diff
+
+    # ------------------------------------------------------------------ commands
+
+    def apply(self, command: Command) -> list[Event]:
+        kind = type(command)
+        if kind is PlaceOrder:
+            return self._place(command)  # type: ignore[arg-type]
+        if kind is CancelOrder:
+            return self._cancel(command)  # type: ignore[arg-type]
+        if kind is SetTradingState:
+            return self._set_trading_state(command)  # type: ignore[arg-type]
+        if kind is CancelAllOrders:
+            return self._cancel_all(command)  # type: ignore[arg-type]
+        raise TypeError(f"not a command: {command!r}")
+
+    def _place(self, cmd: PlaceOrder) -> list[Event]:
+        reason = self._refusal(cmd)
+        if reason is not None:
+            return [OrderRejected(cmd.order_id, cmd.account, reason, cmd.ts)]
+        is_market = cmd.order_type is OrderType.MARKET
+        limit = cmd.protection_price if is_market else cmd.price
+        is_buy = cmd.side is _BUY
+        tif = cmd.time_in_force
+        if is_market and tif is TimeInForce.GTC:
+            tif = TimeInForce.IOC
+        if cmd.post_only and self._crosses(is_buy, limit):
+            return [
+                OrderRejected(cmd.order_id, cmd.account, RejectReason.POST_ONLY_WOULD_TAKE, cmd.ts)
+            ]
+
+        events: list[Event] = [
+            OrderAccepted(cmd.order_id, cmd.account, cmd.side, limit, cmd.quantity, cmd.ts)
+        ]
+        if tif is TimeInForce.FOK and not self._fillable(cmd, is_buy, limit):
+            events.append(
+                OrderExpired(cmd.order_id, cmd.account, cmd.quantity, ExpireReason.FOK, cmd.ts)
+            )
+            return events
+
+        remaining, stopped_by_self_trade = self._match(cmd, is_buy, limit, events)
+        if remaining == 0:
+            events.append(OrderFilled(cmd.order_id, cmd.account, cmd.ts))
+        elif stopped_by_self_trade:
+            events.append(
+                OrderExpired(cmd.order_id, cmd.account, remaining, ExpireReason.SELF_TRADE, cmd.ts)
+            )
+        elif tif is TimeInForce.GTC:
+            self._rest(_Order(cmd.order_id, cmd.account, cmd.side, limit, remaining))
+        else:
+            expiry = ExpireReason.FOK if tif is TimeInForce.FOK else ExpireReason.IOC
+            events.append(OrderExpired(cmd.order_id, cmd.account, remaining, expiry, cmd.ts))
+        return events
+
+    def _refusal(self, cmd: PlaceOrder) -> RejectReason | None:
+        if not self.trading_state.accepts_orders:
+            return RejectReason.MARKET_NOT_OPEN
+        if cmd.quantity <= 0:
+            return RejectReason.INVALID_ORDER
+        if cmd.order_type is OrderType.MARKET:
+            if cmd.protection_price <= 0 or cmd.post_only:
+                return RejectReason.INVALID_ORDER
+        elif cmd.price <= 0 or (cmd.post_only and cmd.time_in_force is not TimeInForce.GTC):
+            return RejectReason.INVALID_ORDER
+        if cmd.order_id in self._orders:
+            return RejectReason.DUPLICATE_ORDER_ID
+        return None
+
+    def _crosses(self, is_buy: bool, limit: int) -> bool:
+        if is_buy:
+            asks = self._asks.prices
+            return bool(asks) and asks[0] <= limit
+        bids = self._bids.prices
+        return bool(bids) and bids[-1] >= limit
+
+    def _fillable(self, cmd: PlaceOrder, is_buy: bool, limit: int) -> bool:
+        """Whether a fill-or-kill order would fill completely, self-trade prevention included."""
+        opposite = self._asks if is_buy else self._bids
+        prices = opposite.prices if is_buy else reversed(opposite.prices)
+        needed = cmd.quantity
+        skip_own = cmd.self_trade_prevention is _EXPIRE_MAKER
+        for price in prices:
+            if (price > limit) if is_buy else (price < limit):
+                break
+            for maker in opposite.levels[price].live_orders():
+                if maker.account == cmd.account:
+                    if skip_own:
+                        continue
+                    return False
+                needed -= maker.remaining
+                if needed <= 0:
+                    return True
+        return False
+
+    def _match(
+        self, cmd: PlaceOrder, is_buy: bool, limit: int, events: list[Event]
+    ) -> tuple[int, bool]:
+        """Trade `cmd` against the opposite side up to `limit`; return (lots left, whether
+        self-trade prevention stopped the taker)."""
+        opposite = self._asks if is_buy else self._bids
+        prices = opposite.prices
+        levels = opposite.levels
+        orders = self._orders
+        best_index = 0 if is_buy else -1
+        remaining = cmd.quantity
+        account = cmd.account
+        taker_id = cmd.order_id
+        taker_side = cmd.side
+        stp = cmd.self_trade_prevention
+        ts = cmd.ts
+        stopped = False
+        append = events.append
+        while remaining and prices:
+            price = prices[best_index]
+            if (price > limit) if is_buy else (price < limit):
+                break
+            level = levels[price]
+            total_before = level.total
+            queue = level.queue
+            while queue:
+                maker = queue[0]
+                available = maker.remaining
+                if not available:  # cancelled earlier
+                    queue.popleft()
+                    continue
+                if maker.account == account:
+                    if stp is _EXPIRE_MAKER or stp is _EXPIRE_BOTH:
+                        queue.popleft()
+                        del orders[maker.order_id]
+                        level.total -= available
+                        level.live -= 1
+                        maker.remaining = 0
+                        append(
+                            OrderExpired(
+                                maker.order_id, account, available, ExpireReason.SELF_TRADE, ts
+                            )
+                        )
+                    if stp is not _EXPIRE_MAKER:
+                        stopped = True
+                        break
+                    continue
+                fill = remaining if remaining < available else available
+                trade_id = self._next_trade_id
+                self._next_trade_id = trade_id + 1
+                append(
+                    TradeExecuted(
+                        trade_id,
+                        price,
+                        fill,
+                        taker_side,
+                        maker.order_id,
+                        maker.account,
+                        taker_id,
+                        account,
+                        ts,
+                    )
+                )
+                remaining -= fill
+                level.total -= fill
+                if fill == available:
+                    queue.popleft()
+                    del orders[maker.order_id]
+                    level.live -= 1
+                    maker.remaining = 0
+                    append(OrderFilled(maker.order_id, maker.account, ts))
+                else:
+                    maker.remaining = available - fill
+                if not remaining:
+                    break
+            if level.total != total_before:
+                opposite.changed.add(price)
+                self.update_id += 1
+            if not level.live:
+                del levels[price]
+                prices.pop(best_index)
+            if stopped:
+                break
+        return remaining, stopped
+
+    def _rest(self, order: _Order) -> None:
+        side = self._bids if order.side is _BUY else self._asks
+        price = order.price
+        level = side.levels.get(price)
+        if level is None:
+            level = side.levels[price] = _Level()
+            side.prices.add(price)
+        level.queue.append(order)
+        level.total += order.remaining
+        level.live += 1
+        self._orders[order.order_id] = order
+        side.changed.add(price)
+        self.update_id += 1
+
+    def _cancel(self, cmd: CancelOrder) -> list[Event]:
+        order = self._orders.get(cmd.order_id)
+        if not self.trading_state.accepts_cancels:
+            reason = RejectReason.MARKET_NOT_OPEN
+        elif order is None:
+            reason = RejectReason.UNKNOWN_ORDER
+        elif order.account != cmd.account:
+            reason = RejectReason.NOT_ORDER_OWNER
+        else:
+            remaining = self._remove(order)
+            return [OrderCancelled(cmd.order_id, cmd.account, remaining, cmd.ts)]
+        return [CancelRejected(cmd.order_id, cmd.account, reason, cmd.ts)]
+
+    def _remove(self, order: _Order) -> int:
+        """Take a resting order off the book; return the lots it had left."""
+        side = self._bids if order.side is _BUY else self._asks
+        price = order.price
+        level = side.levels[price]
+        remaining = order.remaining
+        del self._orders[order.order_id]
+        order.remaining = 0
+        level.total -= remaining
+        level.live -= 1
+        if not level.live:
+            del side.levels[price]
+            side.prices.remove(price)
+        elif len(level.queue) > 2 * level.live + _COMPACT_SLACK:
+            level.queue = deque(level.live_orders())
+        side.changed.add(price)
+        self.update_id += 1
+        return remaining
+
+    def _set_trading_state(self, cmd: SetTradingState) -> list[Event]:
+        previous = self.trading_state
+        if previous is TradingState.CLOSED and cmd.state is not TradingState.CLOSED:
+            return [ControlRejected(RejectReason.MARKET_CLOSED, cmd.ts, cmd.request_id)]
+        self.trading_state = cmd.state
+        return [TradingStateChanged(previous, cmd.state, cmd.ts, cmd.request_id)]
+
+    def _cancel_all(self, cmd: CancelAllOrders) -> list[Event]:
+        events: list[Event] = []
+        for order_id in sorted(self._orders):
+            order = self._orders[order_id]
+            remaining = self._remove(order)
+            events.append(OrderCancelled(order_id, order.account, remaining, cmd.ts))
+        events.append(AllOrdersCancelled(len(events), cmd.ts, cmd.request_id))
+        return events
+
+    # ------------------------------------------------------------------ market data
+
+    def best_bid(self) -> int | None:
+        prices = self._bids.prices
+        return prices[-1] if prices else None
+
+    def best_ask(self) -> int | None:
+        prices = self._asks.prices
+        return prices[0] if prices else None
+
+    def depth(self, limit: int) -> DepthSnapshot:
+        """The best `limit` levels of each side, best first, as of `update_id`."""
+        bids, asks = self._bids, self._asks
+        return DepthSnapshot(
+            last_update_id=self.update_id,
+            bids=[
+                PriceLevel(p, bids.levels[p].total)
+                for p in bids.prices.islice(stop=limit, reverse=True)
+            ],
+            asks=[PriceLevel(p, asks.levels[p].total) for p in asks.prices.islice(stop=limit)],
+        )
+
+    def take_depth_diff(self) -> DepthDiff | None:
+        """The levels changed since the previous call (quantity 0: gone), or None if none."""
+        if self._diff_from > self.update_id:
+            return None
+        diff = DepthDiff(
+            first_update_id=self._diff_from,
+            last_update_id=self.update_id,
+            bids=self._changed_levels(self._bids, reverse=True),
+            asks=self._changed_levels(self._asks, reverse=False),
+        )
+        self._diff_from = self.update_id + 1
+        return diff
+
+    @staticmethod
+    def _changed_levels(side: _Side, *, reverse: bool) -> list[PriceLevel]:
+        levels = side.levels
+        changed = [
+            PriceLevel(p, levels[p].total if p in levels else 0)
+            for p in sorted(side.changed, reverse=reverse)
+        ]
+        side.changed.clear()
+        return changed
+
+    @property
+    def resting_orders(self) -> int:
+        return len(self._orders)
+
+    def resting_order(self, order_id: int) -> RestingOrder | None:
+        order = self._orders.get(order_id)
+        if order is None:
+            return None
+        return RestingOrder(order.order_id, order.account, order.side, order.price, order.remaining)
+
+    # ------------------------------------------------------------------ persistence
+
+    def snapshot(self) -> BookSnapshot:
+        return BookSnapshot(
+            trading_state=self.trading_state,
+            next_trade_id=self._next_trade_id,
+            update_id=self.update_id,
+            orders=[
+                RestingOrder(o.order_id, o.account, o.side, o.price, o.remaining)
+                for o in self._iter_orders()
+            ],
+        )
+
+    @classmethod
+    def restore(cls, snapshot: BookSnapshot) -> OrderBook:
+        book = cls(snapshot.trading_state)
+        for resting in snapshot.orders:
+            book._rest(
+                _Order(
+                    resting.order_id,
+                    resting.account,
+                    resting.side,
+                    resting.price,
+                    resting.remaining,
+                )
+            )
+        book._next_trade_id = snapshot.next_trade_id
+        book.update_id = snapshot.update_id
+        book._diff_from = snapshot.update_id + 1
+        book._bids.changed.clear()
+        book._asks.changed.clear()
+        return book
+
+    def state_hash(self) -> str:
+        """A digest of everything that decides future events: equal hashes, equal futures."""
+        return hashlib.sha256(encode(self.snapshot())).hexdigest()
+
+    def _iter_orders(self) -> Iterator[_Order]:
+        """Live orders: bids best first, then asks best first, oldest first within a level."""
+        for side, prices in (
+            (self._bids, reversed(self._bids.prices)),
+            (self._asks, iter(self._asks.prices)),
+        ):
+            for price in prices:
+                yield from side.levels[price].live_orders()
+
+    # ------------------------------------------------------------------ invariants
+
+    def check_invariants(self) -> None:
+        """Raise BookInvariantError unless the book is consistent and not crossed."""
+        bid, ask = self.best_bid(), self.best_ask()
+        if bid is not None and ask is not None and bid >= ask:
+            raise BookInvariantError(f"book crossed: best bid {bid} >= best ask {ask}")
+        seen: set[int] = set()
+        for side_name, side, expected in (("bid", self._bids, _BUY), ("ask", self._asks, _SELL)):
+            if list(side.prices) != sorted(side.levels):
+                raise BookInvariantError(f"{side_name} price index differs from its levels")
+            for price, level in side.levels.items():
+                live = list(level.live_orders())
+                if not live:
+                    raise BookInvariantError(f"empty {side_name} level {price} kept")
+                if level.live != len(live) or level.total != sum(o.remaining for o in live):
+                    raise BookInvariantError(f"{side_name} level {price} totals disagree")
+                for order in live:
+                    if order.price != price or order.side is not expected:
+                        raise BookInvariantError(f"order {order.order_id} in the wrong level")
+                    if self._orders.get(order.order_id) is not order:
+                        raise BookInvariantError(f"order {order.order_id} missing from index")
+                    if order.order_id in seen:
+                        raise BookInvariantError(f"order {order.order_id} rests twice")
+                    seen.add(order.order_id)
+        if len(seen) != len(self._orders):
+            raise BookInvariantError("the order index holds orders that rest nowhere")

@@ -1,0 +1,295 @@
+"""Commands and events of a market: the structs that travel through Redis streams.
+
+Every price is an integer number of ticks, every quantity an integer number of lots, every time
+epoch milliseconds taken from the command (never from a clock), every account and order id an
+integer. Structs are frozen, tagged by class name, and encoded as msgpack arrays: a field added
+later must come last and have a default, so old entries still decode.
+
+What each command produces, in order (a matching engine emits nothing else):
+
+PlaceOrder
+    OrderRejected                                  -- invalid, market not open, post-only taking
+  | OrderAccepted
+    then, for each maker met in price-time order:
+        OrderExpired(maker, SELF_TRADE)            -- self-trade prevention EXPIRE_MAKER/BOTH
+      | TradeExecuted, then OrderFilled(maker)     -- the latter when the maker has nothing left
+    then at most one of, for the taker:
+        OrderFilled                                -- nothing left
+      | OrderExpired(IOC | FOK | SELF_TRADE)       -- remainder of IOC, FOK, market, or STP
+      (nothing when a GTC remainder rests on the book)
+CancelOrder
+    OrderCancelled | CancelRejected
+SetTradingState
+    TradingStateChanged | ControlRejected
+CancelAllOrders
+    OrderCancelled for each resting order, by order id, then AllOrdersCancelled
+
+`DepthDiff`, `DepthSnapshot` and `BookSnapshot` are not events: they are market data and the
+engine's persisted state.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Final
+
+import msgspec
+
+# ------------------------------------------------------------------------------ enumerations
+
+
+class Side(StrEnum):
+    BUY = "BUY"
+    SELL = "SELL"
+
+
+class OrderType(StrEnum):
+    LIMIT = "LIMIT"
+    # Matches like IOC up to its protection price, so it never sweeps an empty book.
+    MARKET = "MARKET"
+
+
+class TimeInForce(StrEnum):
+    GTC = "GTC"
+    IOC = "IOC"
+    FOK = "FOK"
+
+
+class SelfTradePrevention(StrEnum):
+    EXPIRE_TAKER = "EXPIRE_TAKER"
+    EXPIRE_MAKER = "EXPIRE_MAKER"
+    EXPIRE_BOTH = "EXPIRE_BOTH"
+
+
+class TradingState(StrEnum):
+    PRE_OPEN = "PreOpen"  # orders refused, cancels accepted: the book is being prepared
+    ACTIVE = "Active"
+    CANCEL_ONLY = "CancelOnly"
+    HALTED = "Halted"  # nothing from traders is accepted, not even cancels
+    CLOSED = "Closed"  # terminal
+
+    @property
+    def accepts_orders(self) -> bool:
+        return self is TradingState.ACTIVE
+
+    @property
+    def accepts_cancels(self) -> bool:
+        return self in _CANCELLABLE_STATES
+
+
+_CANCELLABLE_STATES: Final = frozenset(
+    {TradingState.PRE_OPEN, TradingState.ACTIVE, TradingState.CANCEL_ONLY}
+)
+
+
+class RejectReason(StrEnum):
+    INVALID_ORDER = "INVALID_ORDER"  # zero quantity, missing price, or a malformed combination
+    DUPLICATE_ORDER_ID = "DUPLICATE_ORDER_ID"
+    MARKET_NOT_OPEN = "MARKET_NOT_OPEN"  # PreOpen, CancelOnly, Halted or Closed
+    POST_ONLY_WOULD_TAKE = "POST_ONLY_WOULD_TAKE"
+    INSUFFICIENT_FUNDS = "INSUFFICIENT_FUNDS"  # decided by the ledger before the engine
+    UNKNOWN_ORDER = "UNKNOWN_ORDER"  # cancel of an order that is not resting (filled, gone)
+    NOT_ORDER_OWNER = "NOT_ORDER_OWNER"
+    MARKET_CLOSED = "MARKET_CLOSED"  # a trading-state change asked of a Closed market
+
+
+class ExpireReason(StrEnum):
+    IOC = "IOC"  # also the remainder of a market order at its protection price
+    FOK = "FOK"
+    SELF_TRADE = "SELF_TRADE"
+
+
+# ------------------------------------------------------------------------------ commands
+
+
+class _Wire(msgspec.Struct, frozen=True, tag=True, array_like=True, gc=False):
+    """Base of every command and event (never on the wire itself)."""
+
+
+class PlaceOrder(_Wire, frozen=True):
+    order_id: int
+    account: int
+    side: Side
+    price: int  # ticks; 0 for a market order
+    quantity: int  # lots
+    ts: int  # epoch ms
+    order_type: OrderType = OrderType.LIMIT
+    time_in_force: TimeInForce = TimeInForce.GTC
+    post_only: bool = False
+    self_trade_prevention: SelfTradePrevention = SelfTradePrevention.EXPIRE_MAKER
+    protection_price: int = 0  # ticks; a market order's worst acceptable price
+    client_order_id: str = ""
+
+
+class CancelOrder(_Wire, frozen=True):
+    order_id: int
+    account: int
+    ts: int
+
+
+class SetTradingState(_Wire, frozen=True):
+    state: TradingState
+    ts: int
+    request_id: str = ""  # echoed in the acknowledgement, so the sender can wait for it
+
+
+class CancelAllOrders(_Wire, frozen=True):
+    ts: int
+    request_id: str = ""
+
+
+Command = PlaceOrder | CancelOrder | SetTradingState | CancelAllOrders
+
+# ------------------------------------------------------------------------------ events
+
+
+class OrderAccepted(_Wire, frozen=True):
+    order_id: int
+    account: int
+    side: Side
+    price: int  # ticks; the protection price for a market order
+    quantity: int  # lots
+    ts: int
+
+
+class OrderRejected(_Wire, frozen=True):
+    order_id: int
+    account: int
+    reason: RejectReason
+    ts: int
+
+
+class TradeExecuted(_Wire, frozen=True):
+    trade_id: int
+    price: int  # ticks, always the maker's price
+    quantity: int  # lots
+    taker_side: Side
+    maker_order_id: int
+    maker_account: int
+    taker_order_id: int
+    taker_account: int
+    ts: int
+
+
+class OrderFilled(_Wire, frozen=True):
+    order_id: int
+    account: int
+    ts: int
+
+
+class OrderCancelled(_Wire, frozen=True):
+    order_id: int
+    account: int
+    remaining: int  # lots that were still resting
+    ts: int
+
+
+class CancelRejected(_Wire, frozen=True):
+    order_id: int
+    account: int
+    reason: RejectReason
+    ts: int
+
+
+class OrderExpired(_Wire, frozen=True):
+    order_id: int
+    account: int
+    remaining: int  # lots that will never trade
+    reason: ExpireReason
+    ts: int
+
+
+class TradingStateChanged(_Wire, frozen=True):
+    previous: TradingState
+    state: TradingState
+    ts: int
+    request_id: str = ""
+
+
+class ControlRejected(_Wire, frozen=True):
+    reason: RejectReason
+    ts: int
+    request_id: str = ""
+
+
+class AllOrdersCancelled(_Wire, frozen=True):
+    count: int
+    ts: int
+    request_id: str = ""
+
+
+Event = (
+    OrderAccepted
+    | OrderRejected
+    | TradeExecuted
+    | OrderFilled
+    | OrderCancelled
+    | CancelRejected
+    | OrderExpired
+    | TradingStateChanged
+    | ControlRejected
+    | AllOrdersCancelled
+)
+
+# ------------------------------------------------------------------------------ market data
+
+
+class PriceLevel(msgspec.Struct, frozen=True, array_like=True, gc=False):
+    price: int  # ticks
+    quantity: int  # lots; 0 in a diff means the level is gone
+
+
+class DepthDiff(msgspec.Struct, frozen=True, gc=False):
+    """Levels changed between two update ids; apply after a snapshot with `last_update_id`."""
+
+    first_update_id: int
+    last_update_id: int
+    bids: list[PriceLevel]
+    asks: list[PriceLevel]
+
+
+class DepthSnapshot(msgspec.Struct, frozen=True, gc=False):
+    last_update_id: int
+    bids: list[PriceLevel]  # best first
+    asks: list[PriceLevel]  # best first
+
+
+class RestingOrder(msgspec.Struct, frozen=True, array_like=True, gc=False):
+    order_id: int
+    account: int
+    side: Side
+    price: int  # ticks
+    remaining: int  # lots
+
+
+class BookSnapshot(msgspec.Struct, frozen=True, gc=False):
+    """Everything a book needs to continue exactly where it was."""
+
+    trading_state: TradingState
+    next_trade_id: int
+    update_id: int
+    orders: list[RestingOrder]  # bids best first, then asks best first; time order in a level
+
+
+# ------------------------------------------------------------------------------ codecs
+
+_encoder: Final = msgspec.msgpack.Encoder()
+command_decoder: Final[msgspec.msgpack.Decoder[Command]] = msgspec.msgpack.Decoder(Command)
+event_decoder: Final[msgspec.msgpack.Decoder[Event]] = msgspec.msgpack.Decoder(Event)
+snapshot_decoder: Final = msgspec.msgpack.Decoder(BookSnapshot)
+
+
+def encode(message: msgspec.Struct) -> bytes:
+    return _encoder.encode(message)
+
+
+def decode_command(data: bytes) -> Command:
+    return command_decoder.decode(data)
+
+
+def decode_event(data: bytes) -> Event:
+    return event_decoder.decode(data)
+
+
+def decode_snapshot(data: bytes) -> BookSnapshot:
+    return snapshot_decoder.decode(data)
