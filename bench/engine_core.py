@@ -71,14 +71,25 @@ def mixed_workload(ops: int, seed: int) -> list[Command]:
             elif draw < 0.95:
                 price = mid + 5 if side is Side.BUY else mid - 5
                 command = PlaceOrder(
-                    order_id, account, side, price, rng.randint(1, 30), ts,
+                    order_id,
+                    account,
+                    side,
+                    price,
+                    rng.randint(1, 30),
+                    ts,
                     time_in_force=TimeInForce.IOC,
                 )
             else:
                 protection = mid + 25 if side is Side.BUY else mid - 25
                 command = PlaceOrder(
-                    order_id, account, side, 0, rng.randint(1, 30), ts,
-                    order_type=OrderType.MARKET, protection_price=protection,
+                    order_id,
+                    account,
+                    side,
+                    0,
+                    rng.randint(1, 30),
+                    ts,
+                    order_type=OrderType.MARKET,
+                    protection_price=protection,
                 )
             mid += rng.choice((-1, 0, 0, 1)) if rng.random() < 0.01 else 0
         book.apply(command)

@@ -224,7 +224,10 @@ class MarketSpec:
             )
         except MoneyError as error:
             raise MarketError(str(error)) from None
-        name = manifest.get("metadata", {}).get("name")
+        metadata = manifest.get("metadata", {})
+        if not isinstance(metadata, Mapping):
+            raise MarketError("metadata must be a mapping")
+        name = metadata.get("name")
         if name is not None and name != market.resource_name:
             raise MarketError(
                 f"metadata.name {name!r} must be {market.resource_name!r} for {market.symbol}"

@@ -26,7 +26,10 @@ BPS_PER_UNIT: Final = 10_000
 
 _DECIMAL = re.compile(r"(?P<int>[0-9]+)(?:\.(?P<frac>[0-9]+))?")
 _EXPONENT = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)[eE][+-]?[0-9]+")
-_NON_FINITE = frozenset({"nan", "+nan", "-nan", "inf", "+inf", "-inf", "infinity", "+infinity"})
+_NON_FINITE = frozenset({"nan", "inf", "infinity"})
+# Longer strings are refused before any conversion: int() of thousands of digits is slow (and
+# limited by Python itself).
+_MAX_LENGTH = 64
 
 
 class MoneyError(ValueError):
@@ -63,6 +66,8 @@ def parse_decimal(value: object, field: str) -> ExactDecimal:
     """Parse a plain decimal string (`"12"`, `"0.015"`), refusing anything else precisely."""
     if not isinstance(value, str):
         raise MoneyError(field, f"expected a decimal string, got {type(value).__name__}")
+    if len(value) > _MAX_LENGTH:
+        raise MoneyError(field, f"{value[:20]!r}... is longer than {_MAX_LENGTH} characters")
     match = _DECIMAL.fullmatch(value)
     if match is None:
         raise MoneyError(field, _why_not_decimal(value))
@@ -77,7 +82,7 @@ def parse_decimal(value: object, field: str) -> ExactDecimal:
 
 def _why_not_decimal(value: str) -> str:
     text = value.strip().lower()
-    if text in _NON_FINITE:
+    if text.lstrip("+-") in _NON_FINITE:
         return f"{value!r} is not a finite number"
     if value != value.strip():
         return f"{value!r} has surrounding whitespace"

@@ -364,7 +364,8 @@ class OrderBook:
             last_update_id=self.update_id,
             bids=[
                 PriceLevel(p, bids.levels[p].total)
-                for p in bids.prices.islice(stop=limit, reverse=True)
+                # islice slices before it reverses: the best bids are the last `limit`.
+                for p in bids.prices.islice(max(0, len(bids.prices) - limit), reverse=True)
             ],
             asks=[PriceLevel(p, asks.levels[p].total) for p in asks.prices.islice(stop=limit)],
         )

@@ -1,0 +1,168 @@
+"""Property: any command sequence gives the fast book and the naive reference book identical
+events, resting orders, depth and update ids; and every lot of every order is accounted for."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+
+import msgspec
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from cryptex.wire import (
+    CancelAllOrders,
+    CancelOrder,
+    Command,
+    Event,
+    OrderAccepted,
+    OrderCancelled,
+    OrderExpired,
+    OrderType,
+    PlaceOrder,
+    SelfTradePrevention,
+    SetTradingState,
+    Side,
+    TimeInForce,
+    TradeExecuted,
+    TradingState,
+)
+from cryptex_engine.book import OrderBook
+from tests.unit.book.orders import resting
+from tests.unit.book.reference import ReferenceBook
+
+TS = 0  # replaced by each command's position in the sequence
+
+
+@dataclass(frozen=True)
+class CancelPick:
+    """A cancel of the `pick`-th order placed so far (or of an unknown id when none fits)."""
+
+    pick: int
+    account: int
+
+
+def _place(
+    side: Side,
+    price: int,
+    qty: int,
+    account: int,
+    kind: OrderType,
+    tif: TimeInForce,
+    stp: SelfTradePrevention,
+    post_only: bool,
+) -> PlaceOrder:
+    is_market = kind is OrderType.MARKET
+    return PlaceOrder(
+        0,
+        account,
+        side,
+        0 if is_market else price,
+        qty,
+        TS,
+        order_type=kind,
+        time_in_force=tif,
+        self_trade_prevention=stp,
+        post_only=post_only,
+        protection_price=price if is_market else 0,
+    )
+
+
+prices = st.integers(96, 104)
+place = st.builds(
+    _place,
+    st.sampled_from(Side),
+    prices,
+    st.integers(0, 12),
+    st.integers(1, 4),
+    st.sampled_from(OrderType),
+    st.sampled_from(TimeInForce),
+    st.sampled_from(SelfTradePrevention),
+    st.booleans(),
+)
+cancel = st.builds(CancelPick, st.integers(0, 200), st.integers(1, 4))
+# Trading-state changes are rare and mostly back to Active; Closed (terminal) rarer still, or
+# it would end most runs early.
+state_change = st.builds(
+    SetTradingState,
+    st.sampled_from(
+        [TradingState.ACTIVE] * 3
+        + [TradingState.PRE_OPEN, TradingState.CANCEL_ONLY, TradingState.HALTED]
+    ),
+    st.just(TS),
+)
+Operation = PlaceOrder | CancelPick | SetTradingState | CancelAllOrders
+operation: st.SearchStrategy[Operation] = st.integers(0, 199).flatmap(
+    lambda draw: (
+        place
+        if draw < 140
+        else cancel
+        if draw < 184
+        else state_change
+        if draw < 196
+        else st.just(CancelAllOrders(TS))
+        if draw < 199
+        else st.just(SetTradingState(TradingState.CLOSED, TS))
+    )
+)
+operations = st.lists(operation, min_size=20, max_size=200)  # fmt: skip
+
+
+def to_commands(ops: list[Operation]) -> list[Command]:
+    """Number the commands: order ids grow from 1 (quantity 7 repeats the last id, to meet
+    duplicates); a cancel mostly names an order placed earlier, by its owner."""
+    commands: list[Command] = []
+    placed: list[tuple[int, int]] = []
+    for ts, op in enumerate(ops):
+        if isinstance(op, PlaceOrder):
+            order_id = placed[-1][0] if op.quantity == 7 and placed else len(placed) + 1
+            placed.append((order_id, op.account))
+            commands.append(msgspec.structs.replace(op, order_id=order_id, ts=ts))
+        elif isinstance(op, CancelPick):
+            if placed and op.pick < 180:
+                order_id, owner = placed[op.pick % len(placed)]
+                account = owner if op.pick % 9 else op.account
+                commands.append(CancelOrder(order_id, account, ts))
+            else:
+                commands.append(CancelOrder(1_000 + op.pick, op.account, ts))
+        else:
+            commands.append(msgspec.structs.replace(op, ts=ts))
+    return commands
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(operations)
+def test_fast_book_agrees_with_the_reference(ops: list[Operation]) -> None:
+    fast, naive = OrderBook(), ReferenceBook()
+    all_events: list[Event] = []
+    for command in to_commands(ops):
+        events = fast.apply(command)
+        assert events == naive.apply(command), command
+        assert resting(fast) == naive.resting()
+        assert fast.update_id == naive.update_id
+        all_events += events
+        fast.check_invariants()
+    depth = fast.depth(1_000)
+    assert depth.bids == naive.depth(Side.BUY)
+    assert depth.asks == naive.depth(Side.SELL)
+    assert_every_lot_accounted_for(all_events, fast)
+
+
+def assert_every_lot_accounted_for(events: list[Event], book: OrderBook) -> None:
+    """Each accepted lot is traded, cancelled, expired or still resting, exactly once; each
+    trade has one maker and one taker, two different orders of two different accounts."""
+    accepted: Counter[int] = Counter()
+    settled: Counter[int] = Counter()
+    for event in events:
+        if isinstance(event, OrderAccepted):
+            accepted[event.order_id] += event.quantity
+        elif isinstance(event, TradeExecuted):
+            assert event.maker_order_id != event.taker_order_id
+            assert event.maker_account != event.taker_account
+            settled[event.maker_order_id] += event.quantity
+            settled[event.taker_order_id] += event.quantity
+        elif isinstance(event, OrderCancelled | OrderExpired):
+            settled[event.order_id] += event.remaining
+    for order in book.snapshot().orders:
+        settled[order.order_id] += order.remaining
+    assert settled == accepted
