@@ -19,6 +19,15 @@ $(PY):
 install: $(PY) ## create .venv and install the workspace with its pinned dev tools
 	$(PY) -m pip install --quiet -c constraints.txt -e '.[dev]'
 
+.PHONY: constraints
+constraints: ## re-pin constraints.txt from a fresh resolve of pyproject.toml
+	rm -rf $(VENV)-pin && python3 -m venv $(VENV)-pin
+	$(VENV)-pin/bin/pip install --quiet --upgrade pip
+	$(VENV)-pin/bin/pip install --quiet -e '.[dev]'
+	{ echo '# Pinned versions of every dependency, for reproducible installs: `make constraints`'; \
+	  $(VENV)-pin/bin/pip freeze --exclude-editable; } > constraints.txt
+	rm -rf $(VENV)-pin
+
 .PHONY: test
 test: ## run every test tier (unit, integration, e2e)
 	$(PY) -m pytest $(PYTEST_ARGS)
