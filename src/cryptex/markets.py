@@ -150,9 +150,18 @@ class MarketSpec:
     def fee(self, notional: int, *, maker: bool) -> int:
         return fee_units(notional, self.maker_fee_bps if maker else self.taker_fee_bps)
 
-    def max_fee(self, notional: int) -> int:
-        """The fee to reserve before it is known whether an order will make or take."""
-        return fee_units(notional, max(self.maker_fee_bps, self.taker_fee_bps))
+    def buy_lock(self, ticks: int, lots: int) -> int:
+        """Quote units a buy of `lots` at up to `ticks` must lock: the notional plus the most
+        its fees can come to. Fees are rounded up on each fill, so the reserve is rounded up
+        per lot: a sum of per-fill fees never exceeds it."""
+        fee_per_lot = fee_units(
+            self.notional(ticks, 1), max(self.maker_fee_bps, self.taker_fee_bps)
+        )
+        return self.notional(ticks, lots) + lots * fee_per_lot
+
+    def sell_lock(self, lots: int) -> int:
+        """Base units a sell of `lots` must lock."""
+        return self.base_units(lots)
 
     # ---------------------------------------------------------------- filters
 
@@ -174,7 +183,7 @@ class MarketSpec:
                 f"notional {self.quote.format(notional)} {self.quote.symbol} is below the "
                 f"minimum {self.quote.format(self.min_notional)}"
             )
-        if notional + self.max_fee(notional) > MAX_UNITS:
+        if self.buy_lock(ticks, lots) > MAX_UNITS:
             raise MarketError("order notional is beyond exact integer range")
 
     # ---------------------------------------------------------------- manifests

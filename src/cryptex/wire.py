@@ -93,6 +93,19 @@ class RejectReason(StrEnum):
     MARKET_CLOSED = "MARKET_CLOSED"  # a trading-state change asked of a Closed market
 
 
+class OrderStatus(StrEnum):
+    NEW = "NEW"
+    PARTIALLY_FILLED = "PARTIALLY_FILLED"
+    FILLED = "FILLED"
+    CANCELED = "CANCELED"
+    EXPIRED = "EXPIRED"
+    REJECTED = "REJECTED"
+
+    @property
+    def is_open(self) -> bool:
+        return self is OrderStatus.NEW or self is OrderStatus.PARTIALLY_FILLED
+
+
 class ExpireReason(StrEnum):
     IOC = "IOC"  # also the remainder of a market order at its protection price
     FOK = "FOK"
@@ -119,12 +132,19 @@ class PlaceOrder(_Wire, frozen=True):
     self_trade_prevention: SelfTradePrevention = SelfTradePrevention.EXPIRE_MAKER
     protection_price: int = 0  # ticks; a market order's worst acceptable price
     client_order_id: str = ""
+    # Set by the ledger when it locked the funds: the order settles with exactly these, so a
+    # replay gives the same balances even if the market's fees have changed since.
+    locked: int = 0  # units of the quote asset for a buy, of the base asset for a sell
+    maker_fee_bps: int = 0
+    taker_fee_bps: int = 0
+    reply_to: str = ""  # the API instance waiting for the outcome
 
 
 class CancelOrder(_Wire, frozen=True):
     order_id: int
     account: int
     ts: int
+    reply_to: str = ""
 
 
 class SetTradingState(_Wire, frozen=True):
@@ -271,15 +291,97 @@ class BookSnapshot(msgspec.Struct, frozen=True, gc=False):
     orders: list[RestingOrder]  # bids best first, then asks best first; time order in a level
 
 
+class PublicTrade(msgspec.Struct, frozen=True, array_like=True, gc=False):
+    """A trade as everyone may see it: no accounts, no order ids."""
+
+    trade_id: int
+    price: int  # ticks
+    quantity: int  # lots
+    taker_side: Side
+    ts: int
+
+
+class Ticker(msgspec.Struct, frozen=True, gc=False):
+    """24-hour rolling statistics, by the timestamps of the trades' commands."""
+
+    last_price: int  # ticks
+    open_price: int
+    high_price: int
+    low_price: int
+    base_volume: int  # lots
+    quote_volume: int  # quote units
+    trade_count: int
+    open_time: int  # epoch ms of the window's first minute
+    close_time: int  # epoch ms of the last trade
+
+
+class OrderUpdate(msgspec.Struct, frozen=True, gc=False):
+    """A private change of an order, for its owner's `orders@me` stream."""
+
+    order_id: int
+    account: int
+    status: OrderStatus
+    executed: int  # lots
+    executed_quote: int  # quote units
+    ts: int
+
+
+# ------------------------------------------------------------------------------ replies
+
+
+class Fill(msgspec.Struct, frozen=True, array_like=True, gc=False):
+    price: int  # ticks
+    quantity: int  # lots
+    trade_id: int
+
+
+class OrderReply(msgspec.Struct, frozen=True, gc=False):
+    """The engine's answer to the API process that sent a PlaceOrder or CancelOrder."""
+
+    order_id: int
+    status: OrderStatus
+    executed: int  # lots
+    fills: list[Fill] = []
+    reason: str = ""  # the RejectReason of a refused order or cancel
+
+
+# ------------------------------------------------------------------------------ engine state
+
+
+class OrderFunds(msgspec.Struct, array_like=True, gc=False):
+    """What an open order still holds: mutable, owned by the engine, snapshotted with it."""
+
+    order_id: int
+    account: int
+    side: Side
+    locked: int  # units still locked (quote for a buy, base for a sell)
+    executed: int  # lots
+    executed_quote: int  # quote units
+    maker_fee_bps: int
+    taker_fee_bps: int
+
+
+class EngineSnapshot(msgspec.Struct, frozen=True, gc=False):
+    """The engine's whole state as of command `last_command_id` (a stream id)."""
+
+    last_command_id: str
+    book: BookSnapshot
+    funds: list[OrderFunds]
+    ticker_buckets: list[list[int]] = []  # see cryptex_engine.ticker
+
+
 # ------------------------------------------------------------------------------ codecs
 
 _encoder: Final = msgspec.msgpack.Encoder()
 command_decoder: Final[msgspec.msgpack.Decoder[Command]] = msgspec.msgpack.Decoder(Command)
 event_decoder: Final[msgspec.msgpack.Decoder[Event]] = msgspec.msgpack.Decoder(Event)
 snapshot_decoder: Final = msgspec.msgpack.Decoder(BookSnapshot)
+engine_snapshot_decoder: Final = msgspec.msgpack.Decoder(EngineSnapshot)
+reply_decoder: Final = msgspec.msgpack.Decoder(OrderReply)
 
 
-def encode(message: msgspec.Struct) -> bytes:
+def encode(message: object) -> bytes:
+    """msgpack of a struct, or of a list of structs."""
     return _encoder.encode(message)
 
 
@@ -293,3 +395,11 @@ def decode_event(data: bytes) -> Event:
 
 def decode_snapshot(data: bytes) -> BookSnapshot:
     return snapshot_decoder.decode(data)
+
+
+def decode_engine_snapshot(data: bytes) -> EngineSnapshot:
+    return engine_snapshot_decoder.decode(data)
+
+
+def decode_reply(data: bytes) -> OrderReply:
+    return reply_decoder.decode(data)

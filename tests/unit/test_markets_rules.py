@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from cryptex.markets import AssetSpec, MarketError, MarketSpec, load_manifests
 from cryptex.money import MAX_UNITS, MoneyError, parse_decimal
@@ -264,27 +266,52 @@ def test_base_units_of_a_quantity(examples: dict[str, MarketSpec]) -> None:
 
 
 @pytest.mark.parametrize(
-    ("notional", "maker_fee", "taker_fee", "max_fee"),
-    [
-        (0, 0, 0, 0),
-        (5_000_000, 5_000, 10_000, 10_000),
-        (5_000_001, 5_001, 10_001, 10_001),
-        (1, 1, 1, 1),
-    ],
+    ("notional", "maker_fee", "taker_fee"),
+    [(0, 0, 0), (5_000_000, 5_000, 10_000), (5_000_001, 5_001, 10_001), (1, 1, 1)],
 )
-def test_example_fees_are_rounded_up_and_max_fee_is_the_larger(
-    examples: dict[str, MarketSpec], notional: int, maker_fee: int, taker_fee: int, max_fee: int
+def test_example_fees_are_rounded_up(
+    examples: dict[str, MarketSpec], notional: int, maker_fee: int, taker_fee: int
 ) -> None:
     market = examples["SOL_USDC"]  # maker 10 bps, taker 20 bps
     assert market.fee(notional, maker=True) == maker_fee
     assert market.fee(notional, maker=False) == taker_fee
-    assert market.max_fee(notional) == max_fee
 
 
-def test_max_fee_takes_the_maker_fee_when_it_is_larger() -> None:
+def test_a_buy_locks_the_notional_and_a_fee_reserve_per_lot(
+    examples: dict[str, MarketSpec],
+) -> None:
+    market = examples["SOL_USDC"]
+    # 1.5 SOL at 150.25: notional 225.375 USDC; one lot's notional 0.15025 USDC, whose 20 bps
+    # round up to 301 units; 1,500 lots reserve 451,500 units.
+    assert market.buy_lock(15_025, 1_500) == 225_375_000 + 451_500
+
+
+def test_the_fee_reserve_uses_the_larger_fee() -> None:
     market = make_market(maker_fee_bps=25, taker_fee_bps=5)
-    assert market.max_fee(10_000) == 25
-    assert market.max_fee(10_001) == 26
+    assert market.buy_lock(100, 1) == 1_000 + 3  # 1,000 units: 2.5 rounds up to 3
+
+
+def test_a_sell_locks_its_base_quantity(examples: dict[str, MarketSpec]) -> None:
+    assert examples["SOL_USDC"].sell_lock(1_500) == 150_000_000
+
+
+@given(
+    limit=st.integers(1, 10**6),
+    fills=st.lists(st.tuples(st.integers(1, 10**6), st.integers(1, 1_000)), max_size=30),
+    maker_bps=st.integers(0, 1_000),
+    taker_bps=st.integers(0, 1_000),
+)
+def test_fees_rounded_up_on_every_fill_never_exceed_the_reserve(
+    limit: int, fills: list[tuple[int, int]], maker_bps: int, taker_bps: int
+) -> None:
+    market = make_market(maker_fee_bps=maker_bps, taker_fee_bps=taker_bps, max_qty=10**9)
+    lots = sum(qty for _, qty in fills) or 1
+    spent = 0
+    for index, (price, qty) in enumerate(fills):
+        ticks = min(price, limit)  # a buy fills at its limit or better
+        notional = market.notional(ticks, qty)
+        spent += notional + market.fee(notional, maker=index % 2 == 0)
+    assert spent <= market.buy_lock(limit, lots)
 
 
 # ------------------------------------------------------------------------------ order filters

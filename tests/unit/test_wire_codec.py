@@ -146,6 +146,10 @@ def test_messages_are_frozen(message: msgspec.Struct) -> None:
                 "EXPIRE_BOTH",
                 9_900,
                 "my-order-1",
+                0,
+                0,
+                0,
+                "",
             ],
         ),
         (
@@ -203,6 +207,10 @@ def test_a_place_order_with_only_its_required_fields_decodes_with_the_defaults()
         self_trade_prevention=SelfTradePrevention.EXPIRE_MAKER,
         protection_price=0,
         client_order_id="",
+        locked=0,
+        maker_fee_bps=0,
+        taker_fee_bps=0,
+        reply_to="",
     )
 
 

@@ -1,0 +1,213 @@
+"""What the book's events mean for the ledger: balance moves, fees, lock releases, order
+records, replies and market data, gathered into one `SettleBatch` per engine batch.
+
+Pure: integers in, a batch description out; no Redis, no clock. Every amount comes from the
+command (its lock and fee rates) and the market's exact sizes, so replaying the same commands
+rebuilds the same open-order funds.
+
+Money per trade of q lots at p ticks, fees in the quote asset:
+    buyer:  quote locked  -= notional + buyer fee;   base available  += base units
+    seller: base locked   -= base units;             quote available += notional - seller fee
+    fee account: quote available += both fees
+and when an order is done (filled, cancelled, expired, rejected) what it still locks returns
+to its owner's available balance.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from cryptex import keys
+from cryptex.ledger import SettleBatch
+from cryptex.markets import MarketSpec
+from cryptex.money import fee_units
+from cryptex.wire import (
+    CancelRejected,
+    Command,
+    Event,
+    Fill,
+    OrderAccepted,
+    OrderCancelled,
+    OrderExpired,
+    OrderFilled,
+    OrderFunds,
+    OrderRejected,
+    OrderReply,
+    OrderStatus,
+    OrderUpdate,
+    PlaceOrder,
+    PublicTrade,
+    Side,
+    TradeExecuted,
+)
+from cryptex_engine.ticker import RollingTicker
+
+
+@dataclass
+class BatchOutcome:
+    """A batch's effects beyond the ledger: replies by channel, updates and trades to publish."""
+
+    replies: dict[str, list[OrderReply]] = field(default_factory=dict)
+    updates: list[OrderUpdate] = field(default_factory=list)
+    trades: list[PublicTrade] = field(default_factory=list)
+
+
+class Settlement:
+    def __init__(
+        self, market: MarketSpec, funds: dict[int, OrderFunds], ticker: RollingTicker
+    ) -> None:
+        self.market = market
+        self.funds = funds  # open orders by id
+        self.ticker = ticker
+        base, quote = market.base.symbol, market.quote.symbol
+        self._base, self._base_locked = base, keys.locked_field(base)
+        self._quote, self._quote_locked = quote, keys.locked_field(quote)
+
+    def rebuild(self, command: Command, events: list[Event]) -> None:
+        """Replay a command that is already settled: state only, nothing to write."""
+        self.apply(command, events, SettleBatch(), BatchOutcome())
+
+    def apply(
+        self, command: Command, events: list[Event], batch: SettleBatch, outcome: BatchOutcome
+    ) -> None:
+        funds = self.funds
+        # The outcome for whoever sent the command, followed event by event.
+        status, executed, reason = OrderStatus.NEW, 0, ""
+        fills: list[Fill] = []
+        for event in events:
+            kind = type(event)
+            if kind is TradeExecuted:
+                trade: TradeExecuted = event  # type: ignore[assignment]
+                self._trade(trade, batch, outcome)
+                fills.append(Fill(trade.price, trade.quantity, trade.trade_id))
+                status, executed = OrderStatus.PARTIALLY_FILLED, executed + trade.quantity
+            elif kind is OrderAccepted:
+                place: PlaceOrder = command  # type: ignore[assignment]
+                funds[place.order_id] = OrderFunds(
+                    place.order_id, place.account, place.side, place.locked, 0, 0,
+                    place.maker_fee_bps, place.taker_fee_bps,
+                )  # fmt: skip
+            elif kind is OrderFilled:
+                self._close(event.order_id, OrderStatus.FILLED, "", event.ts, batch, outcome)  # type: ignore[union-attr]
+                if event.order_id == getattr(command, "order_id", None):  # type: ignore[union-attr]
+                    status = OrderStatus.FILLED
+            elif kind is OrderCancelled:
+                cancelled: OrderCancelled = event  # type: ignore[assignment]
+                order = self._close(
+                    cancelled.order_id, OrderStatus.CANCELED, "", cancelled.ts, batch, outcome
+                )
+                status, executed = OrderStatus.CANCELED, order.executed
+            elif kind is OrderExpired:
+                expired: OrderExpired = event  # type: ignore[assignment]
+                self._close(
+                    expired.order_id, OrderStatus.EXPIRED, expired.reason.value, expired.ts,
+                    batch, outcome,
+                )  # fmt: skip
+                if expired.order_id == getattr(command, "order_id", None):
+                    status, reason = OrderStatus.EXPIRED, expired.reason.value
+            elif kind is OrderRejected:
+                rejected: OrderRejected = event  # type: ignore[assignment]
+                self._reject(command, rejected, batch, outcome)  # type: ignore[arg-type]
+                status, reason = OrderStatus.REJECTED, rejected.reason.value
+            elif kind is CancelRejected:
+                status, reason = OrderStatus.REJECTED, event.reason.value  # type: ignore[union-attr]
+        reply_to = getattr(command, "reply_to", "")
+        if reply_to:
+            reply = OrderReply(command.order_id, status, executed, fills, reason)  # type: ignore[union-attr]
+            outcome.replies.setdefault(reply_to, []).append(reply)
+
+    # ------------------------------------------------------------------ money
+
+    def _trade(self, trade: TradeExecuted, batch: SettleBatch, outcome: BatchOutcome) -> None:
+        market = self.market
+        maker = self.funds[trade.maker_order_id]
+        taker = self.funds[trade.taker_order_id]
+        notional = market.notional(trade.price, trade.quantity)
+        base_units = market.base_units(trade.quantity)
+        maker_fee = fee_units(notional, maker.maker_fee_bps)
+        taker_fee = fee_units(notional, taker.taker_fee_bps)
+        if trade.taker_side is Side.BUY:
+            buyer, buyer_fee, seller, seller_fee = taker, taker_fee, maker, maker_fee
+        else:
+            buyer, buyer_fee, seller, seller_fee = maker, maker_fee, taker, taker_fee
+        buyer.locked -= notional + buyer_fee
+        seller.locked -= base_units
+        batch.move(buyer.account, self._quote_locked, -(notional + buyer_fee))
+        batch.move(buyer.account, self._base, base_units)
+        batch.move(seller.account, self._base_locked, -base_units)
+        batch.move(seller.account, self._quote, notional - seller_fee)
+        batch.move(keys.FEE_ACCOUNT, self._quote, buyer_fee + seller_fee)
+        for order in (maker, taker):
+            order.executed += trade.quantity
+            order.executed_quote += notional
+            self._record(order, OrderStatus.PARTIALLY_FILLED, "", trade.ts, batch, outcome)
+        self.ticker.add(trade.ts, trade.price, trade.quantity, notional)
+        outcome.trades.append(
+            PublicTrade(trade.trade_id, trade.price, trade.quantity, trade.taker_side, trade.ts)
+        )
+
+    def _close(
+        self,
+        order_id: int,
+        status: OrderStatus,
+        reason: str,
+        ts: int,
+        batch: SettleBatch,
+        outcome: BatchOutcome,
+    ) -> OrderFunds:
+        order = self.funds.pop(order_id)
+        self._release(order.account, order.side, order.locked, batch)
+        order.locked = 0
+        self._record(order, status, reason, ts, batch, outcome)
+        batch.open_order(order.account, order_id, False)
+        return order
+
+    def _reject(
+        self, command: PlaceOrder, event: OrderRejected, batch: SettleBatch, outcome: BatchOutcome
+    ) -> None:
+        # A rejected order never rested: what the ledger locked for it comes from the command.
+        self._release(command.account, command.side, command.locked, batch)
+        batch.update_order(
+            command.order_id, status=OrderStatus.REJECTED.value, locked=0,
+            reason=event.reason.value, updated=event.ts,
+        )  # fmt: skip
+        batch.open_order(command.account, command.order_id, False)
+        outcome.updates.append(
+            OrderUpdate(command.order_id, command.account, OrderStatus.REJECTED, 0, 0, event.ts)
+        )
+
+    def _release(self, account: int, side: Side, units: int, batch: SettleBatch) -> None:
+        if side is Side.BUY:
+            batch.move(account, self._quote_locked, -units)
+            batch.move(account, self._quote, units)
+        else:
+            batch.move(account, self._base_locked, -units)
+            batch.move(account, self._base, units)
+
+    def _record(
+        self,
+        order: OrderFunds,
+        status: OrderStatus,
+        reason: str,
+        ts: int,
+        batch: SettleBatch,
+        outcome: BatchOutcome,
+    ) -> None:
+        fields: dict[str, object] = {
+            "status": status.value,
+            "executed": order.executed,
+            "executed_quote": order.executed_quote,
+            "locked": order.locked,
+            "updated": ts,
+        }
+        if reason:
+            fields["reason"] = reason
+        batch.update_order(order.order_id, **fields)
+        outcome.updates.append(
+            OrderUpdate(
+                order.order_id, order.account, status, order.executed, order.executed_quote, ts
+            )
+        )
+
+    def snapshot_funds(self) -> list[OrderFunds]:
+        return [self.funds[order_id] for order_id in sorted(self.funds)]

@@ -1,0 +1,135 @@
+"""Every Redis key, stream group and channel name in Cryptex; nothing else spells one.
+
+A market's keys share the hash tag `{SOL_USDC}` so they stay together on one Redis Cluster shard.
+Ledger keys (balances, orders) are cross-market: the scripts that touch them run on the shard
+that holds them all, which is why Cryptex runs its ledger on one Redis primary.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+# The account that every fee is credited to. Real accounts are numbered from 1.
+FEE_ACCOUNT: Final = 0
+
+COMMANDS_GROUP: Final = "engine"  # the engine's consumer group on a command stream
+ENGINE_CONSUMER: Final = "engine"  # one engine per market, so one fixed consumer name
+EVENTS_GROUP: Final = "dbproc"  # the DB processor's consumer group on an event stream
+
+# ------------------------------------------------------------------ registry and sequences
+
+MARKETS: Final = "registry:markets"  # hash: symbol -> Market manifest (JSON)
+ORDER_IDS: Final = "seq:order-ids"  # counter: order ids are handed out in blocks
+ACCOUNTS: Final = "ledger:accounts"  # set of every account that ever held a balance
+TOTALS: Final = "ledger:totals"  # hash: asset -> deposits minus withdrawals (units)
+JOURNAL: Final = "ledger:journal"  # stream of deposits and withdrawals
+
+
+# ------------------------------------------------------------------ per market
+
+
+def _market(symbol: str, name: str) -> str:
+    return f"mkt:{{{symbol}}}:{name}"
+
+
+def commands(symbol: str) -> str:
+    """Stream of commands to the market's engine (PlaceOrder, CancelOrder, controls)."""
+    return _market(symbol, "commands")
+
+
+def events(symbol: str) -> str:
+    """Stream of the engine's settled events, one entry per batch."""
+    return _market(symbol, "events")
+
+
+def snapshot(symbol: str) -> str:
+    """The engine's last snapshot (book, open orders' funds, last command id)."""
+    return _market(symbol, "snapshot")
+
+
+def lease(symbol: str) -> str:
+    """Which engine instance runs the market; expires unless renewed."""
+    return _market(symbol, "lease")
+
+
+def fence(symbol: str) -> str:
+    """Fencing token: incremented by each engine start; settlement refuses an older one."""
+    return _market(symbol, "fence")
+
+
+def applied(symbol: str) -> str:
+    """Id of the last command whose effects are settled."""
+    return _market(symbol, "applied")
+
+
+def depth(symbol: str) -> str:
+    """Depth snapshot with its lastUpdateId, for REST, written with every settled batch."""
+    return _market(symbol, "depth")
+
+
+def ticker(symbol: str) -> str:
+    """24-hour rolling ticker, written when trades settle."""
+    return _market(symbol, "ticker")
+
+
+def recent_trades(symbol: str) -> str:
+    """The latest trades, newest first, capped."""
+    return _market(symbol, "trades")
+
+
+def heartbeat(symbol: str) -> str:
+    """The engine's last heartbeat: state, last applied id, resting orders."""
+    return _market(symbol, "heartbeat")
+
+
+# ------------------------------------------------------------------ market data channels
+
+
+def trades_channel(symbol: str) -> str:
+    return f"md:{{{symbol}}}:trades"
+
+
+def depth_channel(symbol: str) -> str:
+    return f"md:{{{symbol}}}:depth"
+
+
+def ticker_channel(symbol: str) -> str:
+    return f"md:{{{symbol}}}:ticker"
+
+
+def order_updates_channel(symbol: str) -> str:
+    """Private order updates of every account in a market; the WebSocket server routes them."""
+    return f"md:{{{symbol}}}:orders"
+
+
+def reply_channel(instance: str) -> str:
+    """Where the engine answers the API process `instance` that sent a command."""
+    return f"reply:{instance}"
+
+
+# ------------------------------------------------------------------ ledger
+
+
+def balances(account: int | str) -> str:
+    """Hash: `<ASSET>` -> available units, `<ASSET>:locked` -> locked units. (A string
+    account, `%s`, makes the template the audit script formats.)"""
+    return f"acct:{account}:balances"
+
+
+def open_orders(account: int | str) -> str:
+    """Set of the account's open order ids."""
+    return f"acct:{account}:open"
+
+
+def client_order(account: int, client_order_id: str) -> str:
+    """The order id a client order id was first given (idempotent placement)."""
+    return f"acct:{account}:cid:{client_order_id}"
+
+
+def order(order_id: int | str) -> str:
+    """Hash: the order's record (see `cryptex.ledger.OrderRecord`)."""
+    return f"order:{order_id}"
+
+
+def locked_field(asset: str) -> str:
+    return f"{asset}:locked"

@@ -1,0 +1,426 @@
+"""The ledger: balances and order records in Redis, changed only by the Lua scripts beside this
+module (`lua/`), each atomic.
+
+- place: idempotent on (account, clientOrderId); locks funds, records the order, queues it.
+- cancel: refuses an order that is not the caller's or not open; queues the cancel.
+- settle: applies one engine batch (fills, fees, releases, records, events, market data,
+  acknowledgements) under the engine's fencing token, all or nothing.
+- transfer: deposits and withdrawals (from available only), journalled.
+- audit: conservation per asset, no negative balance, locks equal to what open orders hold.
+
+Amounts cross into Lua as decimal strings of integers and are only added there (HINCRBY, exact
+in 64 bits); the comparisons Lua makes are exact because no amount exceeds 2^53
+(`cryptex.money.MAX_UNITS`). This module never computes a fill: the engine does, in Python.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import IntEnum
+from importlib import resources
+from typing import Any, Final
+
+import msgspec
+import redis
+
+from cryptex import keys
+from cryptex.markets import MarketSpec
+from cryptex.wire import CancelOrder, OrderStatus, PlaceOrder, Side, encode
+
+# How long a client order id stays reserved after its order was placed.
+CLIENT_ORDER_ID_TTL_S: Final = 7 * 24 * 3600
+
+
+def _script(name: str) -> str:
+    return resources.files("cryptex").joinpath("lua", f"{name}.lua").read_text(encoding="utf-8")
+
+
+class LedgerError(RuntimeError):
+    """The ledger refused a write that the engine computed: a broken invariant, never a
+    business outcome."""
+
+
+class StaleFenceError(LedgerError):
+    """Another engine instance has taken the market over: this one must stop."""
+
+
+# ------------------------------------------------------------------ order records
+
+
+class OrderRecord(msgspec.Struct, kw_only=True):
+    """An order as the ledger keeps it (Redis hash `keys.order(id)`). The Lua scripts read the
+    fields `account`, `status`, `lock_asset` and `locked`."""
+
+    order_id: int
+    market: str
+    account: int
+    side: Side
+    order_type: str
+    time_in_force: str
+    price: int  # ticks (the protection price of a market order)
+    quantity: int  # lots
+    executed: int = 0  # lots
+    executed_quote: int = 0  # quote units paid or received, before fees
+    status: OrderStatus = OrderStatus.NEW
+    lock_asset: str
+    locked: int  # units still locked
+    client_order_id: str = ""
+    created: int  # epoch ms
+    updated: int  # epoch ms
+    reason: str = ""  # why it was rejected or expired
+
+    def to_fields(self) -> list[str]:
+        """Field/value pairs, all strings, as HSET takes them."""
+        pairs: list[str] = []
+        for name in self.__struct_fields__:
+            pairs += (name, str(getattr(self, name)))
+        return pairs
+
+    @classmethod
+    def from_fields(cls, fields: dict[bytes, bytes]) -> OrderRecord:
+        values = {k.decode(): v.decode() for k, v in fields.items()}
+        return msgspec.convert(values, cls, strict=False)
+
+
+def order_record_for(command: PlaceOrder, market: MarketSpec, lock_asset: str) -> OrderRecord:
+    return OrderRecord(
+        order_id=command.order_id,
+        market=market.symbol,
+        account=command.account,
+        side=command.side,
+        order_type=command.order_type.value,
+        time_in_force=command.time_in_force.value,
+        price=command.protection_price or command.price,
+        quantity=command.quantity,
+        lock_asset=lock_asset,
+        locked=command.locked,
+        client_order_id=command.client_order_id,
+        created=command.ts,
+        updated=command.ts,
+    )
+
+
+# ------------------------------------------------------------------ results
+
+
+class PlaceOutcome(IntEnum):
+    PLACED = 1
+    DUPLICATE = 0  # the client order id was used before: `order_id` is that first order
+    INSUFFICIENT_FUNDS = -1
+
+
+@dataclass(frozen=True, slots=True)
+class PlaceResult:
+    outcome: PlaceOutcome
+    order_id: int
+    command: PlaceOrder | None = None  # as queued, with its lock and fees
+
+
+@dataclass(frozen=True, slots=True)
+class CancelResult:
+    accepted: bool
+    reason: str = ""  # UNKNOWN_ORDER, NOT_ORDER_OWNER or ORDER_NOT_OPEN when refused
+
+
+@dataclass(frozen=True, slots=True)
+class Balance:
+    available: int
+    locked: int
+
+
+@dataclass
+class AuditReport:
+    totals: dict[str, int] = field(default_factory=dict)  # asset -> deposits minus withdrawals
+    held: dict[str, int] = field(default_factory=dict)  # asset -> sum over every account
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+# ------------------------------------------------------------------ settlement batches
+
+
+class SettleBatch:
+    """Everything one engine batch changes, in the argument layout of settle.lua.
+
+    Balance moves are summed per (account, field) so each appears once and the script can check
+    that none ends negative before it writes anything."""
+
+    def __init__(self) -> None:
+        self.acks: list[str] = []
+        self._moves: dict[tuple[int, str], int] = {}
+        self._records: dict[int, dict[str, str]] = {}
+        self._open: dict[tuple[int, int], bool] = {}  # (account, order id) -> add or remove
+        self.publishes: list[tuple[str, bytes]] = []
+        self.trades: list[bytes] = []
+
+    def move(self, account: int, field: str, delta: int) -> None:
+        if delta:
+            key = (account, field)
+            self._moves[key] = self._moves.get(key, 0) + delta
+
+    def update_order(self, order_id: int, **fields: object) -> None:
+        record = self._records.setdefault(order_id, {})
+        for name, value in fields.items():
+            record[name] = str(value)
+
+    def open_order(self, account: int, order_id: int, is_open: bool) -> None:
+        self._open[(account, order_id)] = is_open
+
+    def publish(self, channel: str, message: bytes) -> None:
+        self.publishes.append((channel, message))
+
+    def script_args(self, first_key: int) -> tuple[list[str], list[Any]]:
+        """(extra keys, section arguments); key indexes count from `first_key` (1-based)."""
+        extra_keys: list[str] = []
+        index: dict[str, int] = {}
+
+        def key_index(key: str) -> int:
+            if key not in index:
+                index[key] = first_key + len(extra_keys)
+                extra_keys.append(key)
+            return index[key]
+
+        args: list[Any] = [len(self.acks), *self.acks]
+        moves = [(a, f, d) for (a, f), d in self._moves.items() if d]
+        args.append(len(moves))
+        for account, field_name, delta in moves:
+            args += (key_index(keys.balances(account)), field_name, delta)
+        args.append(len(self._records))
+        for order_id, fields in self._records.items():
+            args += (key_index(keys.order(order_id)), len(fields))
+            for name, value in fields.items():
+                args += (name, value)
+        args.append(len(self._open))
+        for (account, order_id), is_open in self._open.items():
+            args += (key_index(keys.open_orders(account)), 1 if is_open else 0, order_id)
+        args.append(len(self.publishes))
+        for channel, message in self.publishes:
+            args += (channel, message)
+        args.append(len(self.trades))
+        args += self.trades
+        return extra_keys, args
+
+
+# ------------------------------------------------------------------ the ledger
+
+
+class Ledger:
+    """The ledger's scripts over one (synchronous) Redis connection pool."""
+
+    def __init__(self, client: redis.Redis) -> None:
+        self.redis = client
+        self._place = client.register_script(_script("place"))
+        self._cancel = client.register_script(_script("cancel"))
+        self._transfer = client.register_script(_script("transfer"))
+        self._settle = client.register_script(_script("settle"))
+        self._guarded_set = client.register_script(_script("guarded_set"))
+        self._renew_lease = client.register_script(_script("renew_lease"))
+        self._audit = client.register_script(_script("audit"))
+
+    # -------------------------------------------------------------- trader side
+
+    def place(self, market: MarketSpec, command: PlaceOrder) -> PlaceResult:
+        """Lock the order's funds, record it and queue it, or refuse. The command's `locked`
+        and fee fields are set here from the market: callers leave them at 0."""
+        if command.side is Side.BUY:
+            asset = market.quote.symbol
+            limit = command.protection_price or command.price
+            locked = market.buy_lock(limit, command.quantity)
+        else:
+            asset = market.base.symbol
+            locked = market.sell_lock(command.quantity)
+        command = msgspec.structs.replace(
+            command,
+            locked=locked,
+            maker_fee_bps=market.maker_fee_bps,
+            taker_fee_bps=market.taker_fee_bps,
+        )
+        record = order_record_for(command, market, asset)
+        script_keys = [
+            keys.balances(command.account),
+            keys.order(command.order_id),
+            keys.open_orders(command.account),
+            keys.commands(market.symbol),
+        ]
+        if command.client_order_id:
+            script_keys.append(keys.client_order(command.account, command.client_order_id))
+        reply = self._place(
+            keys=script_keys,
+            args=[
+                command.order_id,
+                asset,
+                keys.locked_field(asset),
+                locked,
+                encode(command),
+                CLIENT_ORDER_ID_TTL_S,
+                *record.to_fields(),
+            ],
+        )
+        outcome = PlaceOutcome(int(reply[0]))
+        if outcome is PlaceOutcome.PLACED:
+            return PlaceResult(outcome, command.order_id, command)
+        if outcome is PlaceOutcome.DUPLICATE:
+            return PlaceResult(outcome, int(reply[1]))
+        return PlaceResult(outcome, command.order_id)
+
+    def request_cancel(
+        self, order_id: int, account: int, ts: int, reply_to: str = ""
+    ) -> CancelResult:
+        market = self.redis.hget(keys.order(order_id), "market")
+        if market is None:
+            return CancelResult(False, "UNKNOWN_ORDER")
+        command = CancelOrder(order_id, account, ts, reply_to)
+        reply = self._cancel(
+            keys=[keys.order(order_id), keys.commands(_text(market))],
+            args=[account, encode(command)],
+        )
+        if int(reply[0]) == 1:
+            return CancelResult(True)
+        return CancelResult(False, reply[1].decode())
+
+    def allocate_order_ids(self, count: int) -> range:
+        """A block of `count` fresh order ids, for an allocator that hands them out locally."""
+        last = int(self.redis.incrby(keys.ORDER_IDS, count))
+        return range(last - count + 1, last + 1)
+
+    # -------------------------------------------------------------- admin side
+
+    def deposit(self, account: int, asset: str, units: int, reference: str, ts: int) -> int:
+        """Credit `units` to the account's available balance; returns it afterwards."""
+        if units <= 0:
+            raise ValueError("a deposit must be positive")
+        return self._transfer_units(account, asset, units, reference, ts)
+
+    def withdraw(self, account: int, asset: str, units: int, reference: str, ts: int) -> int | None:
+        """Debit from available funds; None (and nothing changed) if they are short."""
+        if units <= 0:
+            raise ValueError("a withdrawal must be positive")
+        try:
+            return self._transfer_units(account, asset, -units, reference, ts)
+        except _InsufficientFundsError:
+            return None
+
+    def _transfer_units(self, account: int, asset: str, units: int, reference: str, ts: int) -> int:
+        reply = self._transfer(
+            keys=[keys.balances(account), keys.TOTALS, keys.ACCOUNTS, keys.JOURNAL],
+            args=[account, asset, units, reference, ts],
+        )
+        if int(reply[0]) != 1:
+            raise _InsufficientFundsError
+        return int(reply[1])
+
+    # -------------------------------------------------------------- reads
+
+    def balances(self, account: int) -> dict[str, Balance]:
+        raw = {_text(k): int(v) for k, v in self.redis.hgetall(keys.balances(account)).items()}
+        assets = {name.split(":", 1)[0] for name in raw}
+        return {
+            asset: Balance(raw.get(asset, 0), raw.get(keys.locked_field(asset), 0))
+            for asset in sorted(assets)
+        }
+
+    def order(self, order_id: int) -> OrderRecord | None:
+        fields = self.redis.hgetall(keys.order(order_id))
+        return OrderRecord.from_fields(fields) if fields else None  # type: ignore[arg-type]
+
+    # -------------------------------------------------------------- engine side
+
+    def renew_lease(self, symbol: str, holder: str, ttl_ms: int) -> bool:
+        return bool(self._renew_lease(keys=[keys.lease(symbol)], args=[holder, ttl_ms]))
+
+    def take_fence(self, symbol: str) -> int:
+        return int(self.redis.incr(keys.fence(symbol)))
+
+    def guarded_set(self, symbol: str, token: int, key: str, value: bytes) -> bool:
+        return bool(self._guarded_set(keys=[keys.fence(symbol), key], args=[token, value]))
+
+    def settle(
+        self,
+        symbol: str,
+        token: int,
+        last_command_id: str,
+        batch: SettleBatch,
+        events: bytes,
+        depth: bytes = b"",
+        ticker: bytes = b"",
+    ) -> str:
+        """Apply one engine batch atomically; returns the event stream id ('' if no events)."""
+        fixed_keys = [
+            keys.fence(symbol),
+            keys.applied(symbol),
+            keys.events(symbol),
+            keys.commands(symbol),
+            keys.depth(symbol),
+            keys.ticker(symbol),
+            keys.recent_trades(symbol),
+        ]
+        extra_keys, sections = batch.script_args(len(fixed_keys) + 1)
+        reply = self._settle(
+            keys=fixed_keys + extra_keys,
+            args=[token, last_command_id, keys.COMMANDS_GROUP, events, depth, ticker, *sections],
+        )
+        status = int(reply[0])
+        if status == 1:
+            return str(reply[1].decode())
+        detail = [part.decode() if isinstance(part, bytes) else part for part in reply[1:]]
+        if status == -1:
+            raise StaleFenceError(f"{symbol}: fencing token {token} is stale ({detail})")
+        raise LedgerError(f"{symbol}: settlement refused: {detail}")
+
+    # -------------------------------------------------------------- audit
+
+    def audit(self) -> AuditReport:
+        """Check conservation, signs and locks over one consistent view of the ledger."""
+        raw = self._audit(
+            keys=[keys.ACCOUNTS, keys.TOTALS],
+            args=[keys.balances("%s"), keys.open_orders("%s"), keys.order("%s")],
+        )
+        report = AuditReport(totals=_pairs(raw[0]))
+        for account_raw, balance_pairs, orders in raw[1:]:
+            account = int(account_raw)
+            balances = _pairs(balance_pairs)
+            held_by_orders: dict[str, int] = {}
+            for order_id, asset, locked, status in orders:
+                if status.decode() not in (OrderStatus.NEW, OrderStatus.PARTIALLY_FILLED):
+                    report.problems.append(
+                        f"account {account}: order {order_id.decode()} is listed open but is "
+                        f"{status.decode() or 'missing'}"
+                    )
+                asset_name = asset.decode()
+                held_by_orders[asset_name] = held_by_orders.get(asset_name, 0) + int(locked)
+            for name, units in balances.items():
+                if units < 0:
+                    report.problems.append(f"account {account}: {name} is negative ({units})")
+                asset_name = name.split(":", 1)[0]
+                report.held[asset_name] = report.held.get(asset_name, 0) + units
+            for asset_name in set(held_by_orders) | {
+                n.split(":", 1)[0] for n in balances if n.endswith(":locked")
+            }:
+                locked_balance = balances.get(keys.locked_field(asset_name), 0)
+                if locked_balance != held_by_orders.get(asset_name, 0):
+                    report.problems.append(
+                        f"account {account}: {asset_name} locked {locked_balance} but its open "
+                        f"orders hold {held_by_orders.get(asset_name, 0)}"
+                    )
+        for asset_name in set(report.totals) | set(report.held):
+            if report.totals.get(asset_name, 0) != report.held.get(asset_name, 0):
+                report.problems.append(
+                    f"{asset_name}: accounts hold {report.held.get(asset_name, 0)} but deposits "
+                    f"minus withdrawals are {report.totals.get(asset_name, 0)}"
+                )
+        return report
+
+
+class _InsufficientFundsError(Exception):
+    pass
+
+
+def _pairs(flat: list[bytes]) -> dict[str, int]:
+    return {flat[i].decode(): int(flat[i + 1]) for i in range(0, len(flat), 2)}
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value

@@ -1,0 +1,87 @@
+"""The place script: funds locked, order recorded, command queued, atomically and once."""
+
+from __future__ import annotations
+
+import redis
+
+from cryptex import keys
+from cryptex.ledger import Balance, Ledger, PlaceOutcome
+from cryptex.markets import MarketSpec
+from cryptex.wire import OrderStatus, PlaceOrder, Side
+from tests.integration.ledger.conftest import TS
+from tests.streams import queued_commands
+
+USDC, SOL = 1_000_000, 100_000_000  # one of each, in units
+
+
+def test_a_buy_locks_notional_and_fee_reserve_and_is_queued_commands(
+    ledger: Ledger, redis_client: redis.Redis, sol: MarketSpec
+) -> None:
+    ledger.deposit(7, "USDC", 1_000 * USDC, "d1", TS)
+    result = ledger.place(sol, PlaceOrder(11, 7, Side.BUY, 15_025, 1_500, TS))
+    lock = sol.buy_lock(15_025, 1_500)
+    assert result.outcome is PlaceOutcome.PLACED
+    assert ledger.balances(7) == {"USDC": Balance(1_000 * USDC - lock, lock)}
+    record = ledger.order(11)
+    assert record is not None
+    assert (record.status, record.locked, record.lock_asset, record.market) == (
+        OrderStatus.NEW, lock, "USDC", "SOL_USDC",
+    )  # fmt: skip
+    [command] = queued_commands(redis_client, "SOL_USDC")
+    assert command == result.command
+    assert (command.locked, command.maker_fee_bps, command.taker_fee_bps) == (lock, 10, 20)
+    assert redis_client.smembers(keys.open_orders(7)) == {b"11"}
+
+
+def test_a_sell_locks_its_base_quantity(ledger: Ledger, sol: MarketSpec) -> None:
+    ledger.deposit(7, "SOL", 2 * SOL, "d1", TS)
+    ledger.place(sol, PlaceOrder(11, 7, Side.SELL, 15_025, 1_500, TS))
+    assert ledger.balances(7) == {"SOL": Balance(SOL // 2, 3 * SOL // 2)}
+
+
+def test_insufficient_funds_change_nothing(
+    ledger: Ledger, redis_client: redis.Redis, sol: MarketSpec
+) -> None:
+    ledger.deposit(7, "USDC", 10 * USDC, "d1", TS)
+    result = ledger.place(sol, PlaceOrder(11, 7, Side.BUY, 15_025, 1_500, TS))
+    assert result.outcome is PlaceOutcome.INSUFFICIENT_FUNDS
+    assert ledger.balances(7) == {"USDC": Balance(10 * USDC, 0)}
+    assert ledger.order(11) is None
+    assert queued_commands(redis_client, "SOL_USDC") == []
+
+
+def test_a_client_order_id_replay_returns_the_first_order(
+    ledger: Ledger, redis_client: redis.Redis, sol: MarketSpec
+) -> None:
+    ledger.deposit(7, "USDC", 1_000 * USDC, "d1", TS)
+    first = ledger.place(sol, PlaceOrder(11, 7, Side.BUY, 100, 100, TS, client_order_id="abc"))
+    again = ledger.place(sol, PlaceOrder(12, 7, Side.BUY, 100, 100, TS, client_order_id="abc"))
+    assert (again.outcome, again.order_id) == (PlaceOutcome.DUPLICATE, first.order_id)
+    assert ledger.order(12) is None
+    assert len(queued_commands(redis_client, "SOL_USDC")) == 1
+    assert ledger.balances(7)["USDC"].locked == sol.buy_lock(100, 100)
+
+
+def test_the_same_client_order_id_is_free_for_another_account(
+    ledger: Ledger, sol: MarketSpec
+) -> None:
+    for account in (7, 8):
+        ledger.deposit(account, "USDC", 10 * USDC, "d", TS)
+    ledger.place(sol, PlaceOrder(11, 7, Side.BUY, 100, 100, TS, client_order_id="abc"))
+    other = ledger.place(sol, PlaceOrder(12, 8, Side.BUY, 100, 100, TS, client_order_id="abc"))
+    assert other.outcome is PlaceOutcome.PLACED
+
+
+def test_scripts_reload_after_a_script_flush(
+    ledger: Ledger, redis_client: redis.Redis, sol: MarketSpec
+) -> None:
+    ledger.deposit(7, "USDC", 10 * USDC, "d1", TS)
+    redis_client.script_flush()
+    assert ledger.place(sol, PlaceOrder(11, 7, Side.BUY, 100, 100, TS)).outcome is (
+        PlaceOutcome.PLACED
+    )
+
+
+def test_order_ids_come_in_disjoint_blocks(ledger: Ledger) -> None:
+    first, second = ledger.allocate_order_ids(100), ledger.allocate_order_ids(100)
+    assert (first, second) == (range(1, 101), range(101, 201))
