@@ -341,13 +341,16 @@ class Ledger:
         self,
         symbol: str,
         token: int,
+        previous_command_id: str,
         last_command_id: str,
         batch: SettleBatch,
         events: bytes,
         depth: bytes = b"",
         ticker: bytes = b"",
     ) -> str:
-        """Apply one engine batch atomically; returns the event stream id ('' if no events)."""
+        """Apply one engine batch atomically, exactly once: the batch follows the command
+        `previous_command_id` ('' for the first) and ends with `last_command_id`; sent again
+        after a lost reply it changes nothing. Returns the event stream id ('' if none)."""
         fixed_keys = [
             keys.fence(symbol),
             keys.applied(symbol),
@@ -360,11 +363,16 @@ class Ledger:
         extra_keys, sections = batch.script_args(len(fixed_keys) + 1)
         reply = self._settle(
             keys=fixed_keys + extra_keys,
-            args=[token, last_command_id, keys.COMMANDS_GROUP, events, depth, ticker, *sections],
-        )
+            args=[
+                token, last_command_id, keys.COMMANDS_GROUP, events, depth, ticker,
+                previous_command_id, *sections,
+            ],
+        )  # fmt: skip
         status = int(reply[0])
         if status == 1:
-            return str(reply[1].decode())
+            return _text(reply[1])
+        if status == 2:
+            return ""
         detail = [part.decode() if isinstance(part, bytes) else part for part in reply[1:]]
         if status == -1:
             raise StaleFenceError(f"{symbol}: fencing token {token} is stale ({detail})")

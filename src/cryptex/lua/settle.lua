@@ -4,20 +4,25 @@
 -- KEYS: fence, applied, event stream, command stream, depth, ticker, recent trades,
 --       then the keys that the sections below name by index
 -- ARGV: token, last command id, group, events bytes ('' for none), depth bytes ('' unchanged),
---       ticker bytes ('' unchanged), then sections, each a count followed by its items:
+--       ticker bytes ('' unchanged), the applied id this batch follows ('' for none),
+--       then sections, each a count followed by its items:
 --         acks:        stream id
 --         balances:    key index, field, signed delta
 --         records:     key index, pair count, field/value pairs
 --         open sets:   key index, 1 to add | 0 to remove, order id
 --         publishes:   channel, message
 --         trades:      message (pushed to the recent trades list)
--- Returns {1, events stream id or ''} | {-1, 'STALE_FENCE', current} |
---         {-2, 'NEGATIVE_BALANCE', key, field, result}
+-- Returns {1, events stream id or ''} | {2} (this batch was settled already: a retry after a
+--         lost reply) | {-1, 'STALE_FENCE', current} | {-2, 'NEGATIVE_BALANCE', key, field,
+--         result} | {-3, 'APPLIED_MISMATCH', applied id}
 local current = redis.call('GET', KEYS[1])
 if current ~= ARGV[1] then return {-1, 'STALE_FENCE', current or ''} end
+local applied = redis.call('GET', KEYS[2]) or ''
+if applied == ARGV[2] then return {2} end
+if applied ~= ARGV[7] then return {-3, 'APPLIED_MISMATCH', applied} end
 
 local RECENT_TRADES = 1000
-local at = 7
+local at = 7  -- take() moves first: the sections start at ARGV[8]
 local function take()
   at = at + 1
   return ARGV[at]
