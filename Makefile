@@ -32,6 +32,10 @@ constraints: ## re-pin constraints.txt from a fresh resolve of pyproject.toml
 test: ## run every test tier (unit, integration, e2e)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+.PHONY: test-slow
+test-slow: ## run only the slow tests (crash soak with a hundred kills)
+	$(PY) -m pytest -m slow $(PYTEST_ARGS)
+
 .PHONY: test-unit
 test-unit: ## run the pure unit tests only
 	$(PY) -m pytest tests/unit $(PYTEST_ARGS)

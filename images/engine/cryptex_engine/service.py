@@ -198,31 +198,32 @@ class Engine:
     def run_once(self) -> int:
         """Read, apply and settle one batch; keep the lease, heartbeat and snapshots going.
         Returns the number of commands settled."""
-        entries = self._read()
-        count = self.process(entries) if entries else 0
-        now = time.monotonic()
-        self.last_progress = now
-        if now - self._last_lease >= self.settings.lease_ttl_ms / 3000:
-            self._renew_lease(now)
-        if now - self._last_snapshot >= self.settings.snapshot_interval_s:
-            self.snapshot()
+        try:
+            entries = self._read()
+            # process() returns only once its batch is settled: it retries the settle itself.
+            count = self.process(entries) if entries else 0
+            now = time.monotonic()
+            self.last_progress = now
+            if now - self._last_lease >= self.settings.lease_ttl_ms / 3000:
+                self._renew_lease(now)
+            if now - self._last_snapshot >= self.settings.snapshot_interval_s:
+                self.snapshot()
+        except (redis.ConnectionError, redis.TimeoutError):
+            log.warning("redis unreachable, retrying", extra={"market": self.symbol})
+            time.sleep(_RETRY_DELAY_S)
+            self._read_pending = True  # a restarted Redis may hold entries delivered earlier
+            return 0
         return count
 
     def _read(self) -> StreamEntries:
         stream = keys.commands(self.symbol)
         # Entries delivered before a restart but never settled come first ("0"), then new ones.
         start = "0" if self._read_pending else ">"
-        try:
-            reply: Any = self.redis.xreadgroup(
-                keys.COMMANDS_GROUP, keys.ENGINE_CONSUMER, {stream: start},
-                count=self.settings.batch_size,
-                block=None if self._read_pending else self.settings.block_ms,
-            )  # fmt: skip
-        except redis.ConnectionError:
-            log.warning("redis unreachable, retrying", extra={"market": self.symbol})
-            time.sleep(_RETRY_DELAY_S)
-            self._read_pending = True  # a restarted Redis may hold entries delivered earlier
-            return []
+        reply: Any = self.redis.xreadgroup(
+            keys.COMMANDS_GROUP, keys.ENGINE_CONSUMER, {stream: start},
+            count=self.settings.batch_size,
+            block=None if self._read_pending else self.settings.block_ms,
+        )  # fmt: skip
         entries = cast(StreamEntries, reply[0][1]) if reply else []
         if self._read_pending and not entries:
             self._read_pending = False
@@ -290,7 +291,7 @@ class Engine:
                     symbol, self.token, self.applied, last, batch, payload, depth, ticker
                 )
                 break
-            except redis.ConnectionError:
+            except (redis.ConnectionError, redis.TimeoutError):
                 # Retrying is safe: the script settles a batch at most once.
                 log.warning("redis unreachable while settling, retrying", extra={"market": symbol})
                 time.sleep(_RETRY_DELAY_S)
@@ -349,7 +350,7 @@ class Engine:
                 return int(lag) if isinstance(lag, int) else None
         return None
 
-    def snapshot(self) -> bool:
+    def snapshot(self) -> None:
         """Persist the state as of the last settled command; trim what it makes unneeded."""
         started = time.perf_counter()
         state = EngineSnapshot(
@@ -358,13 +359,9 @@ class Engine:
             funds=self.settlement.snapshot_funds(),
             ticker_buckets=self.settlement.ticker.buckets(),
         )
-        try:
-            written = self.ledger.guarded_set(
-                self.symbol, self.token, keys.snapshot(self.symbol), encode(state)
-            )
-        except redis.ConnectionError:
-            log.warning("redis unreachable, snapshot postponed", extra={"market": self.symbol})
-            return False
+        written = self.ledger.guarded_set(
+            self.symbol, self.token, keys.snapshot(self.symbol), encode(state)
+        )
         if not written:
             raise StaleFenceError(f"{self.symbol}: fencing token {self.token} is stale")
         self._last_snapshot = time.monotonic()
@@ -372,4 +369,3 @@ class Engine:
         if self.settings.trim_commands and self.applied:
             self.redis.xtrim(keys.commands(self.symbol), minid=self.applied, approximate=True)
         self.metrics.snapshot_seconds.labels(self.symbol).observe(time.perf_counter() - started)
-        return True

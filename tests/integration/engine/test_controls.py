@@ -1,0 +1,58 @@
+"""Control commands through the stream: trading-state changes acknowledged with events, and a
+cancel-all that releases every lock (delisting)."""
+
+from __future__ import annotations
+
+from cryptex.ledger import Balance
+from cryptex.wire import (
+    AllOrdersCancelled,
+    CancelAllOrders,
+    OrderRejected,
+    OrderStatus,
+    RejectReason,
+    Side,
+    TradingState,
+    TradingStateChanged,
+)
+from tests.integration.engine.harness import EngineProcess, Exchange
+
+
+def test_a_state_change_is_acknowledged_and_enforced(
+    engine: EngineProcess, exchange: Exchange
+) -> None:
+    exchange.fund(1, "USDC", "1000")
+    exchange.set_state(TradingState.CANCEL_ONLY)
+    refused = exchange.placed(1, Side.BUY, "100", "1")
+    exchange.wait_settled()
+    events = exchange.events()
+    assert [e for e in events if isinstance(e, TradingStateChanged)] == [
+        TradingStateChanged(
+            TradingState.ACTIVE, TradingState.CANCEL_ONLY, exchange.ts - 7, "req-CancelOnly"
+        )
+    ]
+    assert [e for e in events if isinstance(e, OrderRejected)] == [
+        OrderRejected(refused, 1, RejectReason.MARKET_NOT_OPEN, exchange.ts)
+    ]
+    assert exchange.ledger.balances(1)["USDC"] == Balance(1_000 * 10**6, 0)
+
+
+def test_cancel_all_releases_every_lock(engine: EngineProcess, exchange: Exchange) -> None:
+    exchange.fund(1, "USDC", "1000")
+    exchange.fund(2, "SOL", "10")
+    orders = [
+        exchange.placed(1, Side.BUY, "90", "1"),
+        exchange.placed(1, Side.BUY, "91", "2"),
+        exchange.placed(2, Side.SELL, "120", "5"),
+    ]
+    exchange.set_state(TradingState.CANCEL_ONLY)
+    cancel_all_ts = exchange.next_ts()
+    exchange.control(CancelAllOrders(cancel_all_ts, "delist"))
+    exchange.set_state(TradingState.HALTED)
+    exchange.wait_settled()
+    assert AllOrdersCancelled(3, cancel_all_ts, "delist") in exchange.events()
+    for order_id in orders:
+        record = exchange.ledger.order(order_id)
+        assert record is not None
+        assert (record.status, record.locked) == (OrderStatus.CANCELED, 0)
+    assert exchange.ledger.balances(1)["USDC"] == Balance(1_000 * 10**6, 0)
+    assert exchange.ledger.balances(2)["SOL"] == Balance(10 * 10**8, 0)

@@ -1,0 +1,60 @@
+"""Single writer: a second engine takes a newer fencing token, and the first one can then
+settle nothing (nor snapshot)."""
+
+from __future__ import annotations
+
+import pytest
+import redis
+
+from cryptex import keys
+from cryptex.ledger import StaleFenceError
+from cryptex.markets import MarketSpec
+from cryptex.settings import EngineSettings
+from cryptex.wire import Side
+from cryptex_engine.service import Engine
+from tests.integration.engine.harness import Exchange
+
+
+def engine_for(client: redis.Redis, market: MarketSpec, instance: str) -> Engine:
+    settings = EngineSettings(market=market.symbol, instance=instance, lease_ttl_ms=1_000)
+    engine = Engine(client, market, settings)
+    engine.start()
+    return engine
+
+
+def test_a_stale_engine_settles_nothing(
+    redis_client: redis.Redis, sol: MarketSpec, exchange: Exchange
+) -> None:
+    first = engine_for(redis_client, sol, "first")
+    exchange.fund(1, "USDC", "1000")
+    exchange.placed(1, Side.BUY, "100", "1")
+    assert first.run_once() + first.run_once() == 1
+    applied_before = redis_client.get(keys.applied(sol.symbol))
+
+    redis_client.delete(keys.lease(sol.symbol))  # as if the first engine's lease had lapsed
+    second = engine_for(redis_client, sol, "second")
+    assert second.token == first.token + 1
+
+    exchange.placed(1, Side.BUY, "101", "1")
+    entries = first._read() or first._read()  # the first read drains the (empty) pending list
+    with pytest.raises(StaleFenceError):
+        first.process(entries)
+    assert redis_client.get(keys.applied(sol.symbol)) == applied_before
+    with pytest.raises(StaleFenceError):
+        first.snapshot()
+
+    while not second.run_once():
+        pass
+    assert second.book.resting_orders == 2
+    exchange.wait_settled()
+
+
+def test_an_engine_waits_for_a_lease_held_by_another(
+    redis_client: redis.Redis, sol: MarketSpec
+) -> None:
+    first = engine_for(redis_client, sol, "first")
+    assert redis_client.get(keys.lease(sol.symbol)) == b"first"
+    # The lease lapses after its 1 s ttl; the second engine takes over then, not before.
+    second = engine_for(redis_client, sol, "second")
+    assert redis_client.get(keys.lease(sol.symbol)) == b"second"
+    assert second.token == first.token + 1
