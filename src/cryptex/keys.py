@@ -126,6 +126,11 @@ def client_order(account: int, client_order_id: str) -> str:
     return f"acct:{account}:cid:{client_order_id}"
 
 
+def transfer(reference: str) -> str:
+    """Marks a deposit or withdrawal reference as done (transfers are idempotent on it)."""
+    return f"ledger:transfer:{reference}"
+
+
 def order(order_id: int | str) -> str:
     """Hash: the order's record (see `cryptex.ledger.OrderRecord`)."""
     return f"order:{order_id}"

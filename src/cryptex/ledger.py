@@ -22,6 +22,8 @@ from typing import Any, Final
 
 import msgspec
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from cryptex import keys
 from cryptex.markets import MarketSpec
@@ -33,6 +35,13 @@ CLIENT_ORDER_ID_TTL_S: Final = 7 * 24 * 3600
 
 def _script(name: str) -> str:
     return resources.files("cryptex").joinpath("lua", f"{name}.lua").read_text(encoding="utf-8")
+
+
+def connect(url: str) -> redis.Redis:
+    """A client for the ledger and the engines, with redis-py's automatic retries off: a
+    command re-sent after a lost reply must be the caller's decision (the scripts are
+    idempotent, but a re-sent XREADGROUP would silently skip the entries it had delivered)."""
+    return redis.Redis.from_url(url, retry=Retry(NoBackoff(), 0))
 
 
 class LedgerError(RuntimeError):
@@ -289,7 +298,8 @@ class Ledger:
     # -------------------------------------------------------------- admin side
 
     def deposit(self, account: int, asset: str, units: int, reference: str, ts: int) -> int:
-        """Credit `units` to the account's available balance; returns it afterwards."""
+        """Credit `units` to the account's available balance once per `reference` (a unique id
+        of the transfer); returns the available balance afterwards."""
         if units <= 0:
             raise ValueError("a deposit must be positive")
         return self._transfer_units(account, asset, units, reference, ts)
@@ -304,11 +314,16 @@ class Ledger:
             return None
 
     def _transfer_units(self, account: int, asset: str, units: int, reference: str, ts: int) -> int:
+        if not reference:
+            raise ValueError("a transfer needs a reference, its unique id")
         reply = self._transfer(
-            keys=[keys.balances(account), keys.TOTALS, keys.ACCOUNTS, keys.JOURNAL],
+            keys=[
+                keys.balances(account), keys.TOTALS, keys.ACCOUNTS, keys.JOURNAL,
+                keys.transfer(reference),
+            ],
             args=[account, asset, units, reference, ts],
-        )
-        if int(reply[0]) != 1:
+        )  # fmt: skip
+        if int(reply[0]) == -1:
             raise _InsufficientFundsError
         return int(reply[1])
 

@@ -9,11 +9,10 @@ import sys
 import threading
 from pathlib import Path
 
-import redis
 from prometheus_client import CollectorRegistry
 
 from cryptex import logs, metrics, registry
-from cryptex.ledger import StaleFenceError
+from cryptex.ledger import StaleFenceError, connect
 from cryptex.markets import MarketError, canonical_symbol, load_manifest
 from cryptex.settings import EngineSettings, load
 from cryptex_engine.service import Engine, EngineMetrics, LeaseLostError
@@ -30,7 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     settings = load(EngineSettings, **overrides)
     logs.configure(settings.log_level)
 
-    client = redis.Redis.from_url(settings.redis_url)
+    client = connect(settings.redis_url)
     try:
         symbol = canonical_symbol(settings.market)
         if settings.manifest is not None:

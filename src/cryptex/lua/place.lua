@@ -2,8 +2,10 @@
 -- KEYS: balances, order record, open-order set, command stream[, client-order-id key]
 -- ARGV: order id, available field, locked field, lock units, command bytes,
 --       client-order-id ttl seconds, record field/value pairs...
--- Returns {1, order id, stream id} | {0, first order id} (client order id seen) |
+-- Returns {1, order id, stream id} | {1, order id, ''} (this very order was placed already: a
+--         retry after a lost reply) | {0, first order id} (client order id seen) |
 --         {-1, available units} (insufficient funds)
+if redis.call('EXISTS', KEYS[2]) == 1 then return {1, ARGV[1], ''} end
 if KEYS[5] then
   local first = redis.call('GET', KEYS[5])
   if first then return {0, first} end

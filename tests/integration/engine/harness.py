@@ -127,7 +127,13 @@ class Exchange:
 
     def fund(self, account: int, asset: str, amount: str) -> None:
         spec = self.market.base if asset == self.market.base.symbol else self.market.quote
-        self.ledger.deposit(account, asset, spec.to_units(amount), f"fund-{account}", self.ts)
+        self.ledger.deposit(
+            account,
+            asset,
+            spec.to_units(amount),
+            f"fund-{account}-{asset}-{self.next_ts()}",
+            self.ts,
+        )
 
     def place(
         self, account: int, side: Side, price: str | None, qty: str, **options: object

@@ -30,7 +30,7 @@ def test_money_from_nowhere_is_found(ledger: Ledger, redis_client: redis.Redis) 
 
 def test_a_negative_balance_is_found(ledger: Ledger, redis_client: redis.Redis) -> None:
     ledger.deposit(7, "USDC", 100, "d", TS)
-    ledger.deposit(8, "USDC", 100, "d", TS)
+    ledger.deposit(8, "USDC", 100, "d8", TS)
     redis_client.hincrby(keys.balances(7), "USDC", -150)
     redis_client.hincrby(keys.balances(8), "USDC", 150)
     assert ledger.audit().problems == ["account 7: USDC is negative (-50)"]

@@ -66,7 +66,7 @@ def test_the_same_client_order_id_is_free_for_another_account(
     ledger: Ledger, sol: MarketSpec
 ) -> None:
     for account in (7, 8):
-        ledger.deposit(account, "USDC", 10 * USDC, "d", TS)
+        ledger.deposit(account, "USDC", 10 * USDC, f"d{account}", TS)
     ledger.place(sol, PlaceOrder(11, 7, Side.BUY, 100, 100, TS, client_order_id="abc"))
     other = ledger.place(sol, PlaceOrder(12, 8, Side.BUY, 100, 100, TS, client_order_id="abc"))
     assert other.outcome is PlaceOutcome.PLACED
@@ -85,3 +85,25 @@ def test_scripts_reload_after_a_script_flush(
 def test_order_ids_come_in_disjoint_blocks(ledger: Ledger) -> None:
     first, second = ledger.allocate_order_ids(100), ledger.allocate_order_ids(100)
     assert (first, second) == (range(1, 101), range(101, 201))
+
+
+def test_placing_the_same_order_again_changes_nothing(
+    ledger: Ledger, redis_client: redis.Redis, sol: MarketSpec
+) -> None:
+    """What a client retry after a lost reply does: the order stays placed once."""
+    ledger.deposit(7, "USDC", 1_000 * USDC, "d1", TS)
+    command = PlaceOrder(11, 7, Side.BUY, 100, 100, TS)
+    first, again = ledger.place(sol, command), ledger.place(sol, command)
+    assert (first.outcome, again.outcome) == (PlaceOutcome.PLACED, PlaceOutcome.PLACED)
+    assert again.order_id == 11
+    assert len(queued_commands(redis_client, "SOL_USDC")) == 1
+    assert ledger.balances(7)["USDC"].locked == sol.buy_lock(100, 100)
+
+
+def test_ledger_clients_do_not_retry_by_themselves(redis_server: object) -> None:
+    from cryptex.ledger import connect
+
+    client = connect("redis://127.0.0.1:1/0")
+    retry = client.get_retry()
+    assert retry is not None
+    assert retry.get_retries() == 0

@@ -45,3 +45,16 @@ def test_amounts_must_be_positive(ledger: Ledger, units: int) -> None:
         ledger.deposit(7, "USDC", units, "x", TS)
     with pytest.raises(ValueError, match="positive"):
         ledger.withdraw(7, "USDC", units, "x", TS)
+
+
+def test_a_transfer_happens_once_per_reference(ledger: Ledger, redis_client: redis.Redis) -> None:
+    assert ledger.deposit(7, "USDC", 500, "bank-1", TS) == 500
+    assert ledger.deposit(7, "USDC", 500, "bank-1", TS) == 500  # a retry: nothing more
+    assert ledger.withdraw(7, "USDC", 100, "out-1", TS) == 400
+    assert ledger.withdraw(7, "USDC", 100, "out-1", TS) == 400
+    assert redis_client.xlen(keys.JOURNAL) == 2
+
+
+def test_a_transfer_needs_a_reference(ledger: Ledger) -> None:
+    with pytest.raises(ValueError, match="reference"):
+        ledger.deposit(7, "USDC", 500, "", TS)
