@@ -122,6 +122,7 @@ class Engine:
         self._ensure_group()
         self.redis.sadd(keys.ACCOUNTS, keys.FEE_ACCOUNT)  # fees are held there
         self._restore()
+        self._heartbeat()
         log.info(
             "engine started",
             extra={

@@ -41,8 +41,12 @@ _events = msgspec.msgpack.Decoder(list[Event])
 class EngineProcess:
     """`python -m cryptex_engine` for one market, in local mode (manifest file)."""
 
-    def __init__(self, redis_url: str, market: MarketSpec, log_dir: Path, **settings: str) -> None:
+    def __init__(
+        self, redis_url: str, market: MarketSpec, log_dir: Path, *, from_registry: bool = False,
+        **settings: str,
+    ) -> None:  # fmt: skip
         self.market = market
+        self.from_registry = from_registry
         self.log_path = log_dir / f"engine-{market.symbol}.log"
         self.metrics_port = free_port()
         self.env = {
@@ -57,13 +61,13 @@ class EngineProcess:
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self, *, wait: bool = True) -> None:
-        manifest = EXAMPLES / f"{self.market.resource_name}.yaml"
+        argv = [sys.executable, "-m", "cryptex_engine", "--market", self.market.symbol]
+        if not self.from_registry:
+            argv += ["--manifest", str(EXAMPLES / f"{self.market.resource_name}.yaml")]
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "cryptex_engine", "--market", self.market.symbol,
-                 "--manifest", str(manifest)],
-                env=self.env, stdout=log, stderr=subprocess.STDOUT,
-            )  # fmt: skip
+                argv, env=self.env, stdout=log, stderr=subprocess.STDOUT
+            )
         if wait:
             self.wait_healthy()
 
