@@ -23,6 +23,9 @@ SetTradingState
     TradingStateChanged | ControlRejected
 CancelAllOrders
     OrderCancelled for each resting order, by order id, then AllOrdersCancelled
+TakeSnapshot
+    (no event: the engine writes its snapshot right after the batch that holds it, so the
+    snapshot's last command id reaching this command's stream id is the acknowledgement)
 
 `DepthDiff`, `DepthSnapshot` and `BookSnapshot` are not events: they are market data and the
 engine's persisted state.
@@ -158,7 +161,12 @@ class CancelAllOrders(_Wire, frozen=True):
     request_id: str = ""
 
 
-Command = PlaceOrder | CancelOrder | SetTradingState | CancelAllOrders
+class TakeSnapshot(_Wire, frozen=True):
+    ts: int
+    request_id: str = ""
+
+
+Command = PlaceOrder | CancelOrder | SetTradingState | CancelAllOrders | TakeSnapshot
 
 # ------------------------------------------------------------------------------ events
 

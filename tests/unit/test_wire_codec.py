@@ -30,6 +30,7 @@ from cryptex.wire import (
     SelfTradePrevention,
     SetTradingState,
     Side,
+    TakeSnapshot,
     TimeInForce,
     TradeExecuted,
     TradingState,
@@ -61,6 +62,7 @@ COMMANDS: list[Command] = [
     CancelOrder(order_id=1, account=42, ts=TS),
     SetTradingState(state=TradingState.HALTED, ts=TS, request_id="req-1"),
     CancelAllOrders(ts=TS, request_id="req-2"),
+    TakeSnapshot(ts=TS, request_id="req-6"),
 ]
 
 EVENTS: list[Event] = [

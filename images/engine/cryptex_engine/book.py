@@ -42,6 +42,7 @@ from cryptex.wire import (
     SelfTradePrevention,
     SetTradingState,
     Side,
+    TakeSnapshot,
     TimeInForce,
     TradeExecuted,
     TradingState,
@@ -122,6 +123,8 @@ class OrderBook:
             return self._set_trading_state(command)  # type: ignore[arg-type]
         if kind is CancelAllOrders:
             return self._cancel_all(command)  # type: ignore[arg-type]
+        if kind is TakeSnapshot:
+            return []  # the engine's concern: the book only has to stay as it is
         raise TypeError(f"not a command: {command!r}")
 
     def _place(self, cmd: PlaceOrder) -> list[Event]:

@@ -31,6 +31,7 @@ from cryptex.wire import (
     Command,
     EngineSnapshot,
     Event,
+    TakeSnapshot,
     decode_command,
     decode_engine_snapshot,
     encode,
@@ -256,6 +257,8 @@ class Engine:
             self.redis.xack(keys.commands(self.symbol), keys.COMMANDS_GROUP, *batch.acks)
             return 0
         self._settle(batch, events, outcome, last)
+        if counts.get(TakeSnapshot.__name__):
+            self.snapshot()  # asked for (before an engine upgrade): now, not at the next tick
         market = self.symbol
         for name, count in counts.items():
             self.metrics.commands.labels(market, name).inc(count)

@@ -25,6 +25,7 @@ from cryptex.wire import (
     Event,
     SetTradingState,
     Side,
+    TakeSnapshot,
     TradingState,
     decode_command,
     encode,
@@ -163,7 +164,7 @@ class Exchange:
         result = self.ledger.request_cancel(order_id, account, self.next_ts())
         assert result.accepted, result
 
-    def control(self, command: SetTradingState | CancelAllOrders) -> None:
+    def control(self, command: SetTradingState | CancelAllOrders | TakeSnapshot) -> None:
         self.redis.xadd(keys.commands(self.symbol), {"c": encode(command)})
 
     def set_state(self, state: TradingState) -> None:

@@ -3,6 +3,9 @@ cancel-all that releases every lock (delisting)."""
 
 from __future__ import annotations
 
+from typing import cast
+
+from cryptex import keys
 from cryptex.ledger import Balance
 from cryptex.wire import (
     AllOrdersCancelled,
@@ -11,10 +14,12 @@ from cryptex.wire import (
     OrderStatus,
     RejectReason,
     Side,
+    TakeSnapshot,
     TradingState,
     TradingStateChanged,
+    decode_engine_snapshot,
 )
-from tests.integration.engine.harness import EngineProcess, Exchange
+from tests.integration.engine.harness import EngineProcess, Exchange, entries_tail
 
 
 def test_a_state_change_is_acknowledged_and_enforced(
@@ -56,3 +61,17 @@ def test_cancel_all_releases_every_lock(engine: EngineProcess, exchange: Exchang
         assert (record.status, record.locked) == (OrderStatus.CANCELED, 0)
     assert exchange.ledger.balances(1)["USDC"] == Balance(1_000 * 10**6, 0)
     assert exchange.ledger.balances(2)["SOL"] == Balance(10 * 10**8, 0)
+
+
+def test_a_snapshot_request_is_answered_with_a_snapshot_at_it(
+    engine: EngineProcess, exchange: Exchange
+) -> None:
+    exchange.fund(1, "USDC", "1000")
+    exchange.placed(1, Side.BUY, "90", "1")
+    exchange.control(TakeSnapshot(exchange.next_ts(), "upgrade"))
+    asked_at = entries_tail(exchange.redis, keys.commands(exchange.symbol))
+    exchange.wait_settled()
+    raw = cast(bytes, exchange.redis.get(keys.snapshot(exchange.symbol)))
+    snapshot = decode_engine_snapshot(raw)
+    assert snapshot.last_command_id == asked_at
+    assert len(snapshot.book.orders) == 1

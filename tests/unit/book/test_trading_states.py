@@ -11,6 +11,7 @@ from cryptex.wire import (
     OrderRejected,
     RejectReason,
     SetTradingState,
+    TakeSnapshot,
     TradingState,
     TradingStateChanged,
 )
@@ -79,3 +80,9 @@ def test_closed_is_terminal(book: OrderBook, state: TradingState) -> None:
 def test_a_book_can_start_in_any_state() -> None:
     book = OrderBook(ST.PRE_OPEN)
     assert book.apply(buy(1, account=1, price=100, qty=1)) == [OrderRejected(1, 1, NOT_OPEN, TS)]
+
+
+def test_a_snapshot_request_leaves_the_book_as_it_is(seeded: OrderBook) -> None:
+    before = seeded.state_hash()
+    assert seeded.apply(TakeSnapshot(TS, "upgrade")) == []
+    assert seeded.state_hash() == before
