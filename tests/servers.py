@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import signal
 import socket
@@ -75,3 +76,83 @@ class RedisServer:
 
     def client(self) -> redis.Redis:
         return redis.Redis(port=self.port)
+
+
+POSTGRES_BIN = Path("/usr/lib/postgresql/15/bin")
+
+
+class PostgresServer:
+    """A PostgreSQL 15 cluster made by `initdb` in a temp dir, on a free loopback port.
+
+    PostgreSQL refuses to run as root, so as root the server runs as the `postgres` user that
+    Debian's package creates, and its directory is handed to that user."""
+
+    def __init__(self, directory: Path) -> None:
+        if not (POSTGRES_BIN / "postgres").exists():
+            raise RuntimeError("PostgreSQL 15 is not installed (apt-get install postgresql)")
+        self.directory = directory
+        self.data = directory / "data"
+        self.port = free_port()
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"postgresql://cryptex@127.0.0.1:{self.port}/cryptex"
+
+    def _as_owner(self, argv: list[str]) -> list[str]:
+        if os.geteuid() == 0:
+            return ["runuser", "-u", "postgres", "--", *argv]
+        return argv
+
+    def start(self) -> None:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        if os.geteuid() == 0:
+            shutil.chown(self.directory, "postgres", "postgres")
+        if not self.data.exists():
+            subprocess.run(
+                self._as_owner([
+                    str(POSTGRES_BIN / "initdb"), "-D", str(self.data), "-U", "cryptex",
+                    "--auth=trust", "--encoding=UTF8", "--no-sync",
+                ]),
+                check=True, capture_output=True,
+            )  # fmt: skip
+        log_path = self.directory / "postgres.log"
+        with log_path.open("ab") as log:
+            if os.geteuid() == 0:
+                shutil.chown(log_path, "postgres", "postgres")
+            self.process = subprocess.Popen(
+                self._as_owner([
+                    str(POSTGRES_BIN / "postgres"), "-D", str(self.data), "-p", str(self.port),
+                    "-h", "127.0.0.1", "-k", str(self.directory), "-c", "fsync=off",
+                    "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
+                ]),
+                stdout=log, stderr=subprocess.STDOUT,
+            )  # fmt: skip
+        deadline = time.monotonic() + 30
+        while True:
+            ready = subprocess.run(
+                [str(POSTGRES_BIN / "pg_isready"), "-h", "127.0.0.1", "-p", str(self.port)],
+                capture_output=True, check=False,
+            )  # fmt: skip
+            if ready.returncode == 0:
+                break
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"postgres did not start: see {log_path}")
+            time.sleep(0.05)
+        subprocess.run(
+            [str(POSTGRES_BIN / "createdb"), "-h", "127.0.0.1", "-p",
+             str(self.port), "-U", "cryptex", "cryptex"],
+            capture_output=True, check=False,
+        )  # fmt: skip
+
+    def stop(self) -> None:
+        """Stop by pid; SIGINT is PostgreSQL's fast shutdown."""
+        if self.process is None:
+            return
+        self.process.send_signal(signal.SIGINT)
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self.process = None

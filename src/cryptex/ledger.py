@@ -15,6 +15,7 @@ in 64 bits); the comparisons Lua makes are exact because no amount exceeds 2^53
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import IntEnum
 from importlib import resources
@@ -22,6 +23,8 @@ from typing import Any, Final
 
 import msgspec
 import redis
+import redis.asyncio
+from redis.asyncio.retry import Retry as AsyncRetry
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
@@ -42,6 +45,11 @@ def connect(url: str) -> redis.Redis:
     command re-sent after a lost reply must be the caller's decision (the scripts are
     idempotent, but a re-sent XREADGROUP would silently skip the entries it had delivered)."""
     return redis.Redis.from_url(url, retry=Retry(NoBackoff(), 0))
+
+
+def connect_async(url: str) -> redis.asyncio.Redis:
+    """`connect()` for asyncio services."""
+    return redis.asyncio.Redis.from_url(url, retry=AsyncRetry(NoBackoff(), 0))
 
 
 class LedgerError(RuntimeError):
@@ -86,8 +94,8 @@ class OrderRecord(msgspec.Struct, kw_only=True):
         return pairs
 
     @classmethod
-    def from_fields(cls, fields: dict[bytes, bytes]) -> OrderRecord:
-        values = {k.decode(): v.decode() for k, v in fields.items()}
+    def from_fields(cls, fields: Mapping[bytes | str, bytes | str]) -> OrderRecord:
+        values = {_text(k): _text(v) for k, v in fields.items()}
         return msgspec.convert(values, cls, strict=False)
 
 
@@ -213,11 +221,110 @@ class SettleBatch:
         return extra_keys, args
 
 
+# ------------------------------------------------------------------ script calls
+# Each operation's keys and arguments, and the reading of its reply, written once for both the
+# synchronous `Ledger` (engines, tools) and the `AsyncLedger` (the API).
+
+
+@dataclass(frozen=True, slots=True)
+class _Call:
+    keys: list[str]
+    args: list[Any]
+
+
+def _place_call(market: MarketSpec, command: PlaceOrder) -> tuple[PlaceOrder, _Call]:
+    if command.side is Side.BUY:
+        asset = market.quote.symbol
+        locked = market.buy_lock(command.protection_price or command.price, command.quantity)
+    else:
+        asset = market.base.symbol
+        locked = market.sell_lock(command.quantity)
+    command = msgspec.structs.replace(
+        command,
+        locked=locked,
+        maker_fee_bps=market.maker_fee_bps,
+        taker_fee_bps=market.taker_fee_bps,
+    )
+    record = order_record_for(command, market, asset)
+    script_keys = [
+        keys.balances(command.account),
+        keys.order(command.order_id),
+        keys.open_orders(command.account),
+        keys.commands(market.symbol),
+    ]
+    if command.client_order_id:
+        script_keys.append(keys.client_order(command.account, command.client_order_id))
+    args = [
+        command.order_id, asset, keys.locked_field(asset), locked, encode(command),
+        CLIENT_ORDER_ID_TTL_S, *record.to_fields(),
+    ]  # fmt: skip
+    return command, _Call(script_keys, args)
+
+
+def _place_result(command: PlaceOrder, reply: list[Any]) -> PlaceResult:
+    outcome = PlaceOutcome(int(reply[0]))
+    if outcome is PlaceOutcome.PLACED:
+        return PlaceResult(outcome, command.order_id, command)
+    if outcome is PlaceOutcome.DUPLICATE:
+        return PlaceResult(outcome, int(reply[1]))
+    return PlaceResult(outcome, command.order_id)
+
+
+def _cancel_call(market: bytes | str, command: CancelOrder) -> _Call:
+    return _Call(
+        [keys.order(command.order_id), keys.commands(_text(market))],
+        [command.account, encode(command)],
+    )
+
+
+def _cancel_result(reply: list[Any]) -> CancelResult:
+    return CancelResult(True) if int(reply[0]) == 1 else CancelResult(False, _text(reply[1]))
+
+
+def _transfer_call(account: int, asset: str, units: int, reference: str, ts: int) -> _Call:
+    if not reference:
+        raise ValueError("a transfer needs a reference, its unique id")
+    return _Call(
+        [
+            keys.balances(account),
+            keys.TOTALS,
+            keys.ACCOUNTS,
+            keys.JOURNAL,
+            keys.transfer(reference),
+        ],
+        [account, asset, units, reference, ts],
+    )
+
+
+def _transfer_result(reply: list[Any]) -> int | None:
+    """Available units after the transfer; None if a withdrawal found too little."""
+    return None if int(reply[0]) == -1 else int(reply[1])
+
+
+def _positive(units: int) -> int:
+    if units <= 0:
+        raise ValueError("a deposit or withdrawal must be positive")
+    return units
+
+
+def _balances_from(raw: Mapping[bytes | str, bytes | str]) -> dict[str, Balance]:
+    values = {_text(k): int(v) for k, v in raw.items()}
+    assets = {name.split(":", 1)[0] for name in values}
+    return {
+        asset: Balance(values.get(asset, 0), values.get(keys.locked_field(asset), 0))
+        for asset in sorted(assets)
+    }
+
+
+def _id_block(last: int, count: int) -> range:
+    return range(last - count + 1, last + 1)
+
+
 # ------------------------------------------------------------------ the ledger
 
 
 class Ledger:
-    """The ledger's scripts over one (synchronous) Redis connection pool."""
+    """The ledger's scripts over one synchronous Redis client (engines, tools, tests)."""
 
     def __init__(self, client: redis.Redis) -> None:
         self.redis = client
@@ -234,46 +341,8 @@ class Ledger:
     def place(self, market: MarketSpec, command: PlaceOrder) -> PlaceResult:
         """Lock the order's funds, record it and queue it, or refuse. The command's `locked`
         and fee fields are set here from the market: callers leave them at 0."""
-        if command.side is Side.BUY:
-            asset = market.quote.symbol
-            limit = command.protection_price or command.price
-            locked = market.buy_lock(limit, command.quantity)
-        else:
-            asset = market.base.symbol
-            locked = market.sell_lock(command.quantity)
-        command = msgspec.structs.replace(
-            command,
-            locked=locked,
-            maker_fee_bps=market.maker_fee_bps,
-            taker_fee_bps=market.taker_fee_bps,
-        )
-        record = order_record_for(command, market, asset)
-        script_keys = [
-            keys.balances(command.account),
-            keys.order(command.order_id),
-            keys.open_orders(command.account),
-            keys.commands(market.symbol),
-        ]
-        if command.client_order_id:
-            script_keys.append(keys.client_order(command.account, command.client_order_id))
-        reply = self._place(
-            keys=script_keys,
-            args=[
-                command.order_id,
-                asset,
-                keys.locked_field(asset),
-                locked,
-                encode(command),
-                CLIENT_ORDER_ID_TTL_S,
-                *record.to_fields(),
-            ],
-        )
-        outcome = PlaceOutcome(int(reply[0]))
-        if outcome is PlaceOutcome.PLACED:
-            return PlaceResult(outcome, command.order_id, command)
-        if outcome is PlaceOutcome.DUPLICATE:
-            return PlaceResult(outcome, int(reply[1]))
-        return PlaceResult(outcome, command.order_id)
+        command, call = _place_call(market, command)
+        return _place_result(command, self._place(keys=call.keys, args=call.args))
 
     def request_cancel(
         self, order_id: int, account: int, ts: int, reply_to: str = ""
@@ -281,65 +350,36 @@ class Ledger:
         market = self.redis.hget(keys.order(order_id), "market")
         if market is None:
             return CancelResult(False, "UNKNOWN_ORDER")
-        command = CancelOrder(order_id, account, ts, reply_to)
-        reply = self._cancel(
-            keys=[keys.order(order_id), keys.commands(_text(market))],
-            args=[account, encode(command)],
-        )
-        if int(reply[0]) == 1:
-            return CancelResult(True)
-        return CancelResult(False, reply[1].decode())
+        call = _cancel_call(market, CancelOrder(order_id, account, ts, reply_to))
+        return _cancel_result(self._cancel(keys=call.keys, args=call.args))
 
     def allocate_order_ids(self, count: int) -> range:
         """A block of `count` fresh order ids, for an allocator that hands them out locally."""
-        last = int(self.redis.incrby(keys.ORDER_IDS, count))
-        return range(last - count + 1, last + 1)
+        return _id_block(int(self.redis.incrby(keys.ORDER_IDS, count)), count)
 
     # -------------------------------------------------------------- admin side
 
     def deposit(self, account: int, asset: str, units: int, reference: str, ts: int) -> int:
         """Credit `units` to the account's available balance once per `reference` (a unique id
         of the transfer); returns the available balance afterwards."""
-        if units <= 0:
-            raise ValueError("a deposit must be positive")
-        return self._transfer_units(account, asset, units, reference, ts)
+        call = _transfer_call(account, asset, _positive(units), reference, ts)
+        after = _transfer_result(self._transfer(keys=call.keys, args=call.args))
+        assert after is not None  # a deposit is never short
+        return after
 
     def withdraw(self, account: int, asset: str, units: int, reference: str, ts: int) -> int | None:
         """Debit from available funds; None (and nothing changed) if they are short."""
-        if units <= 0:
-            raise ValueError("a withdrawal must be positive")
-        try:
-            return self._transfer_units(account, asset, -units, reference, ts)
-        except _InsufficientFundsError:
-            return None
-
-    def _transfer_units(self, account: int, asset: str, units: int, reference: str, ts: int) -> int:
-        if not reference:
-            raise ValueError("a transfer needs a reference, its unique id")
-        reply = self._transfer(
-            keys=[
-                keys.balances(account), keys.TOTALS, keys.ACCOUNTS, keys.JOURNAL,
-                keys.transfer(reference),
-            ],
-            args=[account, asset, units, reference, ts],
-        )  # fmt: skip
-        if int(reply[0]) == -1:
-            raise _InsufficientFundsError
-        return int(reply[1])
+        call = _transfer_call(account, asset, -_positive(units), reference, ts)
+        return _transfer_result(self._transfer(keys=call.keys, args=call.args))
 
     # -------------------------------------------------------------- reads
 
     def balances(self, account: int) -> dict[str, Balance]:
-        raw = {_text(k): int(v) for k, v in self.redis.hgetall(keys.balances(account)).items()}
-        assets = {name.split(":", 1)[0] for name in raw}
-        return {
-            asset: Balance(raw.get(asset, 0), raw.get(keys.locked_field(asset), 0))
-            for asset in sorted(assets)
-        }
+        return _balances_from(self.redis.hgetall(keys.balances(account)))
 
     def order(self, order_id: int) -> OrderRecord | None:
         fields = self.redis.hgetall(keys.order(order_id))
-        return OrderRecord.from_fields(fields) if fields else None  # type: ignore[arg-type]
+        return OrderRecord.from_fields(fields) if fields else None
 
     # -------------------------------------------------------------- engine side
 
@@ -437,8 +477,58 @@ class Ledger:
         return report
 
 
-class _InsufficientFundsError(Exception):
-    pass
+class AsyncLedger:
+    """The trader and admin side of the ledger over one asyncio Redis client (the API)."""
+
+    def __init__(self, client: redis.asyncio.Redis) -> None:
+        self.redis = client
+        self._place = client.register_script(_script("place"))
+        self._cancel = client.register_script(_script("cancel"))
+        self._transfer = client.register_script(_script("transfer"))
+
+    async def place(self, market: MarketSpec, command: PlaceOrder) -> PlaceResult:
+        command, call = _place_call(market, command)
+        return _place_result(command, await self._place(keys=call.keys, args=call.args))
+
+    async def request_cancel(
+        self, order_id: int, account: int, ts: int, reply_to: str = ""
+    ) -> CancelResult:
+        market = await self.redis.hget(keys.order(order_id), "market")
+        if market is None:
+            return CancelResult(False, "UNKNOWN_ORDER")
+        call = _cancel_call(market, CancelOrder(order_id, account, ts, reply_to))
+        return _cancel_result(await self._cancel(keys=call.keys, args=call.args))
+
+    async def allocate_order_ids(self, count: int) -> range:
+        return _id_block(int(await self.redis.incrby(keys.ORDER_IDS, count)), count)
+
+    async def deposit(self, account: int, asset: str, units: int, reference: str, ts: int) -> int:
+        call = _transfer_call(account, asset, _positive(units), reference, ts)
+        after = _transfer_result(await self._transfer(keys=call.keys, args=call.args))
+        assert after is not None  # a deposit is never short
+        return after
+
+    async def withdraw(
+        self, account: int, asset: str, units: int, reference: str, ts: int
+    ) -> int | None:
+        call = _transfer_call(account, asset, -_positive(units), reference, ts)
+        return _transfer_result(await self._transfer(keys=call.keys, args=call.args))
+
+    async def balances(self, account: int) -> dict[str, Balance]:
+        return _balances_from(await self.redis.hgetall(keys.balances(account)))
+
+    async def order(self, order_id: int) -> OrderRecord | None:
+        fields = await self.redis.hgetall(keys.order(order_id))
+        return OrderRecord.from_fields(fields) if fields else None
+
+    async def open_orders(self, account: int) -> list[OrderRecord]:
+        """The account's open orders, oldest first."""
+        ids = sorted(int(i) for i in await self.redis.smembers(keys.open_orders(account)))
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for order_id in ids:
+                pipe.hgetall(keys.order(order_id))
+            rows = await pipe.execute()
+        return [OrderRecord.from_fields(row) for row in rows if row]
 
 
 def _pairs(flat: list[bytes]) -> dict[str, int]:
