@@ -32,11 +32,6 @@ def _load_testbed() -> ModuleType:
 testbed = _load_testbed()
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    # Registered here too, so the directory works under --strict-markers on its own.
-    config.addinivalue_line("markers", "kube: needs the Kubernetes testbed (hack/testbed)")
-
-
 @pytest.fixture(scope="session")
 def kube_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     """A started `testbed.ControlPlane`.
