@@ -55,6 +55,7 @@ fmt: ## format and auto-fix with ruff
 .PHONY: bench
 bench: ## run the benchmarks (each prints its figures and ends with one JSON line)
 	$(PY) bench/engine_core.py
+	$(PY) bench/engine_service.py
 
 .PHONY: clean
 clean: ## remove caches and build output (keeps .venv)

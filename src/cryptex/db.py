@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from importlib import resources
-from typing import Final
+from typing import Any, Final
 
 import asyncpg
 
@@ -42,8 +42,13 @@ def migrations() -> list[Migration]:
     return found
 
 
-async def migrate(conn: asyncpg.Connection) -> list[str]:
+async def migrate(pool: asyncpg.Pool) -> list[str]:
     """Apply what is missing; returns the names applied now (empty when up to date)."""
+    async with pool.acquire() as conn:
+        return await _migrate(conn)
+
+
+async def _migrate(conn: Any) -> list[str]:
     applied_now: list[str] = []
     await conn.execute("SELECT pg_advisory_lock($1)", _LOCK_KEY)
     try:

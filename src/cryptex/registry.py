@@ -32,8 +32,13 @@ def load(client: redis.Redis, symbol: str) -> MarketSpec:
 
 
 def load_all(client: redis.Redis) -> dict[str, MarketSpec]:
-    raw: dict[bytes, bytes] = client.hgetall(keys.MARKETS)  # type: ignore[assignment]
-    return {
-        symbol.decode(): MarketSpec.from_manifest(json.loads(manifest))
-        for symbol, manifest in sorted(raw.items())
-    }
+    return parse_all(client.hgetall(keys.MARKETS))
+
+
+def parse_all(raw: Mapping[bytes | str, bytes | str]) -> dict[str, MarketSpec]:
+    """The registry hash as read by any client, sync or async."""
+    markets = {}
+    for manifest in raw.values():
+        market = MarketSpec.from_manifest(json.loads(manifest))
+        markets[market.symbol] = market
+    return dict(sorted(markets.items()))

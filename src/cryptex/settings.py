@@ -61,3 +61,34 @@ def load(cls: type[S], **overrides: Any) -> S:
             for e in error.errors()
         ]
         raise ConfigError("configuration error:\n  " + "\n  ".join(lines)) from None
+
+
+# Secrets shorter than this are refused outside dev mode: HS256 keys should carry >= 256 bits.
+MIN_JWT_SECRET_LENGTH = 32
+
+
+class ApiSettings(CommonSettings):
+    database_url: str = Field(description="PostgreSQL, e.g. postgresql://user@host:5432/cryptex")
+    host: str = "127.0.0.1"
+    port: int = 8000
+    dev_mode: bool = False  # allows a missing JWT secret (then random per process) and the faucet
+    jwt_secret: str = ""
+    jwt_ttl_s: int = Field(default=24 * 3600, ge=60)
+    faucet: bool = False  # POST /api/v1/faucet, only in dev mode
+    cors_origins: list[str] = []
+    max_body_bytes: int = Field(default=16 * 1024, ge=1024)
+    reply_timeout_ms: int = Field(default=2_000, ge=10)  # then answer with the order's state
+    orders_per_second: float = Field(default=50, gt=0)  # per account, with a burst of 2 s
+    logins_per_minute: float = Field(default=20, gt=0)  # per client address
+    market_order_band_bps: int = Field(default=500, ge=1, le=5_000)  # protection price band
+    bootstrap_admin_email: str = ""  # makes sure this admin exists at start (local stacks)
+    bootstrap_admin_password: str = ""
+
+    def model_post_init(self, context: Any, /) -> None:
+        if not self.dev_mode and len(self.jwt_secret) < MIN_JWT_SECRET_LENGTH:
+            raise ConfigError(
+                "configuration error:\n  CRYPTEX_JWT_SECRET: required outside dev mode, at "
+                f"least {MIN_JWT_SECRET_LENGTH} characters"
+            )
+        if self.faucet and not self.dev_mode:
+            raise ConfigError("configuration error:\n  CRYPTEX_FAUCET: only in dev mode")

@@ -16,12 +16,14 @@ import json
 import logging
 import threading
 import time
+from collections import Counter
 from collections.abc import Sequence
 from typing import Any, cast
 
 import msgspec
 import redis
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import CollectorRegistry, Gauge, Histogram
+from prometheus_client import Counter as MetricCounter
 
 from cryptex import keys
 from cryptex.ledger import Ledger, SettleBatch, StaleFenceError
@@ -62,10 +64,10 @@ class LeaseLostError(RuntimeError):
 
 class EngineMetrics:
     def __init__(self, registry: CollectorRegistry) -> None:
-        self.commands = Counter(
+        self.commands = MetricCounter(
             "cryptex_engine_commands", "Commands applied", ["market", "type"], registry=registry
         )
-        self.events = Counter(
+        self.events = MetricCounter(
             "cryptex_engine_events", "Events produced", ["market", "type"], registry=registry
         )
         self.batch_size = Histogram(
@@ -300,8 +302,9 @@ class Engine:
                 log.warning("redis unreachable while settling, retrying", extra={"market": symbol})
                 time.sleep(_RETRY_DELAY_S)
         self.metrics.settle_seconds.labels(symbol).observe(time.perf_counter() - started)
-        for event in events:
-            self.metrics.events.labels(symbol, type(event).__name__).inc()
+        # Counted per batch, not per event: a labels() lookup per event cost 9% of a drain.
+        for name, count in Counter(type(event).__name__ for event in events).items():
+            self.metrics.events.labels(symbol, name).inc(count)
         self.applied = last
 
     def _decode(self, entry_id: bytes, fields: dict[bytes, bytes]) -> Command | None:

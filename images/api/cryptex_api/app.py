@@ -1,0 +1,99 @@
+"""The FastAPI application: routes, error handlers, limits, CORS, and the resources one
+process shares (built in the lifespan, closed at shutdown)."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import asyncpg
+from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
+from prometheus_client import CollectorRegistry
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from cryptex import db
+from cryptex.ledger import AsyncLedger, connect_async
+from cryptex.settings import ApiSettings
+from cryptex_api import accounts, admin, errors, market_data, ops, orders
+from cryptex_api.context import ApiContext, MarketCache, OrderIdAllocator
+from cryptex_api.limits import BodySizeLimit, RateLimiter
+from cryptex_api.replies import ReplyListener
+from cryptex_api.security import Tokens, hash_password
+
+log = logging.getLogger("cryptex.api")
+
+
+async def _ensure_admin(pool: asyncpg.Pool, email: str, password: str) -> None:
+    password_hash = await hash_password(password)
+    await pool.execute(
+        """INSERT INTO users (email, password_hash, role) VALUES ($1, $2, 'admin')
+           ON CONFLICT (email) DO UPDATE SET password_hash = $2, role = 'admin'""",
+        email.lower(), password_hash,
+    )  # fmt: skip
+
+
+def create_app(settings: ApiSettings) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        client = connect_async(settings.redis_url)
+        pool = await asyncpg.create_pool(settings.database_url, min_size=1, max_size=10)
+        applied = await db.migrate(pool)
+        if applied:
+            log.info("migrations applied", extra={"migrations": applied})
+        if settings.bootstrap_admin_email:
+            await _ensure_admin(
+                pool, settings.bootstrap_admin_email, settings.bootstrap_admin_password
+            )
+        ledger = AsyncLedger(client)
+        replies = ReplyListener(client, settings.instance)
+        await replies.start()
+        # Dev mode without a secret: a random one, so tokens die with the process.
+        secret = settings.jwt_secret or secrets.token_urlsafe(48)
+        app.state.context = ApiContext(
+            settings=settings,
+            redis=client,
+            db=pool,
+            ledger=ledger,
+            replies=replies,
+            tokens=Tokens(secret, settings.jwt_ttl_s),
+            markets=MarketCache(client),
+            order_ids=OrderIdAllocator(ledger),
+            order_limiter=RateLimiter(settings.orders_per_second, 2 * settings.orders_per_second),
+            login_limiter=RateLimiter(settings.logins_per_minute / 60, settings.logins_per_minute),
+        )
+        try:
+            yield
+        finally:
+            await replies.stop()
+            await pool.close()
+            await client.aclose()
+
+    app = FastAPI(
+        title="Cryptex",
+        version="0.1.0",
+        summary="A real-time crypto exchange: exact integer money, one engine per market.",
+        description=(
+            "Amounts are decimal strings (numbers are accepted and taken exactly as written). "
+            'Errors are `{"code": int, "msg": str}`. Authenticate with the bearer token '
+            "from `POST /api/v1/signin`."
+        ),
+        lifespan=lifespan,
+    )
+    app.state.metrics = ops.ApiMetrics(CollectorRegistry())
+    for router in (accounts.router, orders.router, market_data.router, admin.router, ops.router):
+        app.include_router(router)
+    app.add_exception_handler(errors.ApiError, errors.api_error)
+    app.add_exception_handler(RequestValidationError, errors.validation_error)
+    app.add_exception_handler(StarletteHTTPException, errors.http_error)
+    app.add_middleware(ops.MetricsMiddleware)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["*"],
+            allow_headers=["Authorization", "Content-Type"],
+        )  # fmt: skip
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    return app

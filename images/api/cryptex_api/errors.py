@@ -1,0 +1,70 @@
+"""Every error the API answers with: `{"code": <int>, "msg": <text>}` and the right status.
+
+Codes follow the convention traders know from the largest exchanges (negative integers by
+family). Bad input is always a 4xx with a message that names the field; never a 500."""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+from fastapi import Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+
+class Code(IntEnum):
+    UNKNOWN = -1000
+    UNAUTHORIZED = -1002
+    TOO_MANY_REQUESTS = -1003
+    FORBIDDEN = -1004
+    NOT_FOUND = -1005
+    BODY_TOO_LARGE = -1006
+    FILTER_FAILURE = -1013
+    MARKET_NOT_OPEN = -1014
+    ILLEGAL_PARAMETER = -1100
+    MANDATORY_PARAMETER = -1102
+    BAD_SYMBOL = -1121
+    BAD_INTERVAL = -1120
+    ORDER_REJECTED = -2010
+    CANCEL_REJECTED = -2011
+    NO_SUCH_ORDER = -2013
+    BAD_CREDENTIALS = -2014
+    EMAIL_TAKEN = -2016
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, code: Code, msg: str, headers: dict[str, str] | None = None):
+        super().__init__(msg)
+        self.status, self.code, self.msg, self.headers = status, code, msg, headers
+
+
+def bad_request(code: Code, msg: str) -> ApiError:
+    return ApiError(400, code, msg)
+
+
+def body(code: int, msg: str) -> dict[str, object]:
+    return {"code": code, "msg": msg}
+
+
+async def api_error(_: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, ApiError)
+    return JSONResponse(body(error.code, error.msg), error.status, headers=error.headers)
+
+
+async def validation_error(_: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, RequestValidationError)
+    first = error.errors()[0]
+    where = ".".join(str(part) for part in first["loc"] if part != "body") or "body"
+    if first["type"] == "missing":
+        return JSONResponse(body(Code.MANDATORY_PARAMETER, f"{where}: is required"), 400)
+    message = str(first["msg"]).removeprefix("Value error, ")
+    return JSONResponse(body(Code.ILLEGAL_PARAMETER, f"{where}: {message}"), 400)
+
+
+async def http_error(_: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, StarletteHTTPException)
+    code = {401: Code.UNAUTHORIZED, 403: Code.FORBIDDEN, 404: Code.NOT_FOUND}.get(
+        error.status_code, Code.ILLEGAL_PARAMETER if error.status_code < 500 else Code.UNKNOWN
+    )
+    return JSONResponse(body(code, str(error.detail)), error.status_code, headers=error.headers)

@@ -1,0 +1,193 @@
+"""Orders: place (and wait briefly for the engine's answer), look up, cancel, quote, list."""
+
+from __future__ import annotations
+
+import time
+from typing import cast
+
+import msgspec
+from fastapi import APIRouter, Depends, Query
+
+from cryptex import keys
+from cryptex.ledger import OrderRecord, PlaceOutcome
+from cryptex.markets import MarketError, MarketSpec
+from cryptex.wire import DepthSnapshot, Fill, OrderReply, Side
+from cryptex_api import translate
+from cryptex_api.context import ApiContext, context, principal
+from cryptex_api.errors import ApiError, Code, bad_request
+from cryptex_api.exact_json import ExactJsonRoute
+from cryptex_api.models import OrderOut, OrderRequest, QuoteOut, QuoteRequest
+from cryptex_api.security import Principal
+
+router = APIRouter(prefix="/api/v1", tags=["orders"], route_class=ExactJsonRoute)
+_depth = msgspec.msgpack.Decoder(DepthSnapshot).decode
+_EMPTY_DEPTH = DepthSnapshot(0, [], [])
+
+
+def now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+async def depth_snapshot(ctx: ApiContext, symbol: str) -> DepthSnapshot:
+    raw = cast(bytes | None, await ctx.redis.get(keys.depth(symbol)))
+    return _depth(raw) if raw else _EMPTY_DEPTH
+
+
+async def _own_order(ctx: ApiContext, order_id: int, who: Principal) -> OrderRecord:
+    record = await ctx.ledger.order(order_id)
+    if record is None or record.account != who.account:
+        # Someone else's order is as unknown as a missing one: ids reveal nothing.
+        raise ApiError(404, Code.NO_SUCH_ORDER, f"order {order_id} does not exist")
+    return record
+
+
+def _out(record: OrderRecord, market: MarketSpec, reply: OrderReply | None) -> OrderOut:
+    if reply is not None:
+        # The reply is fresher than a record read before the engine answered.
+        record = msgspec.structs.replace(record, status=reply.status, executed=reply.executed)
+    fills: list[Fill] = reply.fills if reply is not None else []
+    return translate.order_out(record, market, fills)
+
+
+@router.post(
+    "/order",
+    response_model=OrderOut,
+    responses={400: {"description": "bad input, a market filter, or insufficient balance"}},
+)
+async def place_order(
+    request: OrderRequest, who: Principal = Depends(principal), ctx: ApiContext = Depends(context)
+) -> OrderOut:
+    """Place an order. Answers with the engine's outcome (`fills` included), or, if the engine
+    is slower than the reply timeout, with the order's state then: it exists either way."""
+    ctx.order_limiter.take(who.account)
+    market = await ctx.markets.get(request.market)
+    if not market.trading_state.accepts_orders:
+        raise bad_request(
+            Code.MARKET_NOT_OPEN, f"{market.symbol} is {market.trading_state.value}: no orders"
+        )
+    side = translate.side_of(request.side)
+    protection = 0
+    if request.type.upper() == "MARKET":
+        depth = await depth_snapshot(ctx, market.symbol)
+        protection = translate.protection_price(
+            market, side, depth, ctx.settings.market_order_band_bps
+        )
+    order_id = await ctx.order_ids.next()
+    command = translate.place_order(
+        request, market, order_id=order_id, account=who.account, ts=now_ms(),
+        reply_to=ctx.replies.instance, protection_price=protection,
+    )  # fmt: skip
+    try:
+        market.check_order(command.protection_price or command.price, command.quantity)
+    except MarketError as error:
+        raise bad_request(Code.FILTER_FAILURE, str(error)) from None
+
+    future = ctx.replies.expect(order_id)
+    result = await ctx.ledger.place(market, command)
+    if result.outcome is PlaceOutcome.INSUFFICIENT_FUNDS:
+        ctx.replies.forget(order_id, future)
+        asset = market.quote.symbol if side is Side.BUY else market.base.symbol
+        raise bad_request(Code.ORDER_REJECTED, f"insufficient {asset} balance")
+    if result.outcome is PlaceOutcome.DUPLICATE:
+        ctx.replies.forget(order_id, future)
+        return _out(await _own_order(ctx, result.order_id, who), market, None)
+    reply = await ctx.replies.wait(order_id, future, ctx.settings.reply_timeout_ms / 1000)
+    record = await ctx.ledger.order(order_id)
+    assert record is not None  # the place script wrote it
+    return _out(record, market, reply)
+
+
+@router.get("/order/{order_id}", response_model=OrderOut)
+async def get_order(
+    order_id: int, who: Principal = Depends(principal), ctx: ApiContext = Depends(context)
+) -> OrderOut:
+    record = await _own_order(ctx, order_id, who)
+    return _out(record, await ctx.markets.get(record.market), None)
+
+
+@router.delete("/order/{order_id}", response_model=OrderOut)
+async def cancel_order(
+    order_id: int, who: Principal = Depends(principal), ctx: ApiContext = Depends(context)
+) -> OrderOut:
+    """Cancel an open order; answers with its state once the engine has removed it."""
+    record = await _own_order(ctx, order_id, who)
+    market = await ctx.markets.get(record.market)
+    future = ctx.replies.expect(order_id)
+    result = await ctx.ledger.request_cancel(order_id, who.account, now_ms(), ctx.replies.instance)
+    if not result.accepted:
+        ctx.replies.forget(order_id, future)
+        if result.reason == "ORDER_NOT_OPEN":
+            raise bad_request(Code.CANCEL_REJECTED, f"order {order_id} is {record.status.value}")
+        raise ApiError(404, Code.NO_SUCH_ORDER, f"order {order_id} does not exist")
+    reply = await ctx.replies.wait(order_id, future, ctx.settings.reply_timeout_ms / 1000)
+    if reply is not None and reply.reason:
+        # The engine found it done already (filled in the meantime): say what it is now.
+        reply = None
+    record = await _own_order(ctx, order_id, who)
+    return _out(record, market, reply)
+
+
+@router.post("/order/quote", response_model=QuoteOut)
+async def quote(request: QuoteRequest, ctx: ApiContext = Depends(context)) -> QuoteOut:
+    """What a market order of this size would cost now, from the published depth (before
+    fees): average price, total, and whether the book holds enough."""
+    market = await ctx.markets.get(request.market)
+    lots = translate.quantity_lots(market, request.quantity)
+    side = translate.side_of(request.side)
+    depth = await depth_snapshot(ctx, market.symbol)
+    levels = depth.asks if side is Side.BUY else depth.bids
+    remaining, filled, total = lots, 0, 0
+    for level in levels:
+        take = min(remaining, level.quantity)
+        filled += take
+        total += market.notional(level.price, take)
+        remaining -= take
+        if not remaining:
+            break
+    average = translate.average_price(market, total, filled) if filled else None
+    return QuoteOut(
+        market=market.symbol, side=side.value, quantity=market.format_quantity(lots),
+        fillable_qty=market.format_quantity(filled), average_price=average,
+        total=market.quote.format(total), fully_fillable=filled == lots,
+        last_update_id=depth.last_update_id,
+    )  # fmt: skip
+
+
+@router.get("/orders/open", response_model=list[OrderOut])
+async def open_orders(
+    market: str | None = Query(default=None, max_length=32),
+    who: Principal = Depends(principal),
+    ctx: ApiContext = Depends(context),
+) -> list[OrderOut]:
+    symbol = (await ctx.markets.get(market)).symbol if market else None
+    markets = await ctx.markets.all()
+    return [
+        translate.order_out(record, markets[record.market])
+        for record in await ctx.ledger.open_orders(who.account)
+        if (symbol is None or record.market == symbol) and record.market in markets
+    ]
+
+
+@router.get("/orders", response_model=list[OrderOut])
+async def order_history(
+    market: str | None = Query(default=None, max_length=32),
+    limit: int = Query(default=100, ge=1, le=1_000),
+    who: Principal = Depends(principal),
+    ctx: ApiContext = Depends(context),
+) -> list[OrderOut]:
+    """Orders newest first, as the DB processor has recorded them."""
+    symbol = (await ctx.markets.get(market)).symbol if market else None
+    rows = await ctx.db.fetch(
+        """SELECT order_id, market, account, side, order_type, time_in_force, price, quantity,
+                  executed, executed_quote, status, reason, client_order_id,
+                  (extract(epoch FROM created_at) * 1000)::bigint AS created,
+                  (extract(epoch FROM updated_at) * 1000)::bigint AS updated
+             FROM orders
+            WHERE account = $1 AND ($2::text IS NULL OR market = $2)
+            ORDER BY created_at DESC, order_id DESC
+            LIMIT $3""",
+        who.account, symbol, limit,
+    )  # fmt: skip
+    markets = await ctx.markets.all()
+    return [translate.history_out(dict(row), markets[row["market"]]) for row in rows
+            if row["market"] in markets]  # fmt: skip

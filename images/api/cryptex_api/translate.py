@@ -1,0 +1,228 @@
+"""REST models <-> wire structs and ledger records: the one place that maps between them."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from cryptex.ledger import OrderRecord
+from cryptex.markets import MarketSpec
+from cryptex.money import MAX_UNITS, MoneyError, format_units
+from cryptex.wire import (
+    DepthSnapshot,
+    Fill,
+    OrderType,
+    PlaceOrder,
+    PublicTrade,
+    SelfTradePrevention,
+    Side,
+    Ticker,
+    TimeInForce,
+)
+from cryptex_api.errors import Code, bad_request
+from cryptex_api.models import (
+    DepthOut,
+    FillOut,
+    MarketOut,
+    OrderOut,
+    OrderRequest,
+    TickerOut,
+    TradeOut,
+)
+
+
+def side_of(text: str) -> Side:
+    return Side(text.upper())
+
+
+def quantity_lots(market: MarketSpec, quantity: str) -> int:
+    try:
+        return market.quantity_to_lots(quantity)
+    except MoneyError as error:
+        raise bad_request(Code.FILTER_FAILURE, str(error)) from None
+
+
+def place_order(
+    request: OrderRequest,
+    market: MarketSpec,
+    *,
+    order_id: int,
+    account: int,
+    ts: int,
+    reply_to: str,
+    protection_price: int,
+) -> PlaceOrder:
+    """The command for an order request; filters are checked by the caller's market rules."""
+    is_market = request.type.upper() == "MARKET"
+    lots = quantity_lots(market, request.quantity)
+    if is_market:
+        if request.price is not None:
+            raise bad_request(Code.ILLEGAL_PARAMETER, "price: a market order takes no price")
+        if request.post_only:
+            raise bad_request(
+                Code.ILLEGAL_PARAMETER, "postOnly: a market order cannot be post-only"
+            )
+        ticks = 0
+    else:
+        if request.price is None:
+            raise bad_request(Code.MANDATORY_PARAMETER, "price: is required for a limit order")
+        try:
+            ticks = market.price_to_ticks(request.price)
+        except MoneyError as error:
+            raise bad_request(Code.FILTER_FAILURE, str(error)) from None
+    tif = TimeInForce(request.time_in_force) if request.time_in_force else (
+        TimeInForce.IOC if is_market else TimeInForce.GTC
+    )  # fmt: skip
+    if request.post_only and tif is not TimeInForce.GTC:
+        raise bad_request(Code.ILLEGAL_PARAMETER, "postOnly: only with timeInForce GTC")
+    return PlaceOrder(
+        order_id=order_id,
+        account=account,
+        side=side_of(request.side),
+        price=ticks,
+        quantity=lots,
+        ts=ts,
+        order_type=OrderType.MARKET if is_market else OrderType.LIMIT,
+        time_in_force=tif,
+        post_only=request.post_only,
+        self_trade_prevention=SelfTradePrevention(request.self_trade_prevention),
+        protection_price=protection_price if is_market else 0,
+        client_order_id=request.client_order_id,
+        reply_to=reply_to,
+    )
+
+
+def protection_price(market: MarketSpec, side: Side, depth: DepthSnapshot, band_bps: int) -> int:
+    """A market order's worst acceptable price: the best opposite price moved by the band, in
+    the taker's disfavour (up for a buy, down for a sell), whole ticks."""
+    levels = depth.asks if side is Side.BUY else depth.bids
+    if not levels:
+        raise bad_request(Code.ORDER_REJECTED, "no liquidity on the other side for a market order")
+    best = levels[0].price
+    if side is Side.BUY:
+        return min(-(-best * (10_000 + band_bps) // 10_000), MAX_UNITS)
+    return max(best * (10_000 - band_bps) // 10_000, 1)
+
+
+def order_out(record: OrderRecord, market: MarketSpec, fills: list[Fill] | None = None) -> OrderOut:
+    return OrderOut(
+        order_id=record.order_id,
+        client_order_id=record.client_order_id,
+        market=record.market,
+        side=record.side.value,
+        type=record.order_type,
+        time_in_force=record.time_in_force,
+        price=market.format_price(record.price),
+        quantity=market.format_quantity(record.quantity),
+        status=record.status.value,
+        executed_qty=market.format_quantity(record.executed),
+        cumulative_quote_qty=market.quote.format(record.executed_quote),
+        reason=record.reason,
+        fills=[
+            FillOut(
+                price=market.format_price(f.price),
+                qty=market.format_quantity(f.quantity),
+                trade_id=f.trade_id,
+            )
+            for f in fills or ()
+        ],
+        created=record.created,
+        updated=record.updated,
+    )
+
+
+def market_out(market: MarketSpec) -> MarketOut:
+    return MarketOut(
+        symbol=market.symbol,
+        base=market.base.symbol,
+        quote=market.quote.symbol,
+        base_decimals=market.base.decimals,
+        quote_decimals=market.quote.decimals,
+        tick_size=str(market.tick_size),
+        lot_size=str(market.lot_size),
+        min_qty=market.format_quantity(market.min_qty),
+        max_qty=market.format_quantity(market.max_qty),
+        min_notional=market.quote.format(market.min_notional),
+        maker_fee_bps=market.maker_fee_bps,
+        taker_fee_bps=market.taker_fee_bps,
+        trading_state=market.trading_state.value,
+    )
+
+
+def depth_out(market: MarketSpec, depth: DepthSnapshot, limit: int) -> DepthOut:
+    def side(levels: list) -> list[tuple[str, str]]:  # type: ignore[type-arg]
+        return [
+            (market.format_price(level.price), market.format_quantity(level.quantity))
+            for level in levels[:limit]
+        ]
+
+    return DepthOut(
+        symbol=market.symbol,
+        last_update_id=depth.last_update_id,
+        bids=side(depth.bids),
+        asks=side(depth.asks),
+    )
+
+
+def trade_out(market: MarketSpec, trade: PublicTrade) -> TradeOut:
+    return TradeOut(
+        id=trade.trade_id,
+        price=market.format_price(trade.price),
+        qty=market.format_quantity(trade.quantity),
+        quote_qty=market.quote.format(market.notional(trade.price, trade.quantity)),
+        time=trade.ts,
+        is_buyer_maker=trade.taker_side is Side.SELL,
+    )
+
+
+def ticker_out(market: MarketSpec, ticker: Ticker | None) -> TickerOut:
+    if ticker is None:
+        return TickerOut(
+            symbol=market.symbol, last_price=None, open_price=None, high_price=None,
+            low_price=None, volume=market.format_quantity(0), quote_volume=market.quote.format(0),
+            count=0, open_time=None, close_time=None,
+        )  # fmt: skip
+    return TickerOut(
+        symbol=market.symbol,
+        last_price=market.format_price(ticker.last_price),
+        open_price=market.format_price(ticker.open_price),
+        high_price=market.format_price(ticker.high_price),
+        low_price=market.format_price(ticker.low_price),
+        volume=market.format_quantity(ticker.base_volume),
+        quote_volume=market.quote.format(ticker.quote_volume),
+        count=ticker.trade_count,
+        open_time=ticker.open_time,
+        close_time=ticker.close_time,
+    )
+
+
+def average_price(market: MarketSpec, total: int, lots: int) -> str:
+    """The average price of fills worth `total` quote units for `lots`, with two decimal
+    places more than the tick, rounded down."""
+    hundredths_of_ticks = total * 100 // (lots * market.quote_units_per_tick_lot)
+    tick = market.tick_size
+    return format_units(hundredths_of_ticks * tick.digits, tick.scale + 2)
+
+
+def history_out(row: dict[str, object], market: MarketSpec) -> OrderOut:
+    """An order row of PostgreSQL (NUMERIC amounts) as the REST model."""
+
+    def text(value: object) -> str:
+        assert isinstance(value, Decimal)
+        return format(value, "f")
+
+    return OrderOut(
+        order_id=int(row["order_id"]),  # type: ignore[call-overload]
+        client_order_id=str(row["client_order_id"]),
+        market=str(row["market"]),
+        side=str(row["side"]),
+        type=str(row["order_type"]),
+        time_in_force=str(row["time_in_force"]),
+        price=text(row["price"]),
+        quantity=text(row["quantity"]),
+        status=str(row["status"]),
+        executed_qty=text(row["executed"]),
+        cumulative_quote_qty=text(row["executed_quote"]),
+        reason=str(row["reason"]),
+        created=int(row["created"]),  # type: ignore[call-overload]
+        updated=int(row["updated"]),  # type: ignore[call-overload]
+    )
