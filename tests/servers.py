@@ -85,7 +85,8 @@ class PostgresServer:
     """A PostgreSQL 15 cluster made by `initdb` in a temp dir, on a free loopback port.
 
     PostgreSQL refuses to run as root, so as root the server runs as the `postgres` user that
-    Debian's package creates, and its directory is handed to that user."""
+    Debian's package creates (started as that user directly, so the pid we stop is the
+    server's), and its directory is handed to that user."""
 
     def __init__(self, directory: Path) -> None:
         if not (POSTGRES_BIN / "postgres").exists():
@@ -99,10 +100,10 @@ class PostgresServer:
     def url(self) -> str:
         return f"postgresql://cryptex@127.0.0.1:{self.port}/cryptex"
 
-    def _as_owner(self, argv: list[str]) -> list[str]:
-        if os.geteuid() == 0:
-            return ["runuser", "-u", "postgres", "--", *argv]
-        return argv
+    @property
+    def _user(self) -> str | None:
+        """Whom the server runs as: `postgres` under root (so its pid is the server's own)."""
+        return "postgres" if os.geteuid() == 0 else None
 
     def start(self) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
@@ -110,23 +111,23 @@ class PostgresServer:
             shutil.chown(self.directory, "postgres", "postgres")
         if not self.data.exists():
             subprocess.run(
-                self._as_owner([
+                [
                     str(POSTGRES_BIN / "initdb"), "-D", str(self.data), "-U", "cryptex",
                     "--auth=trust", "--encoding=UTF8", "--no-sync",
-                ]),
-                check=True, capture_output=True,
+                ],
+                check=True, capture_output=True, user=self._user, cwd=self.directory,
             )  # fmt: skip
         log_path = self.directory / "postgres.log"
         with log_path.open("ab") as log:
             if os.geteuid() == 0:
                 shutil.chown(log_path, "postgres", "postgres")
             self.process = subprocess.Popen(
-                self._as_owner([
+                [
                     str(POSTGRES_BIN / "postgres"), "-D", str(self.data), "-p", str(self.port),
                     "-h", "127.0.0.1", "-k", str(self.directory), "-c", "fsync=off",
                     "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
-                ]),
-                stdout=log, stderr=subprocess.STDOUT,
+                ],
+                stdout=log, stderr=subprocess.STDOUT, user=self._user, cwd=self.directory,
             )  # fmt: skip
         deadline = time.monotonic() + 30
         while True:

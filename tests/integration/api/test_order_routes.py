@@ -1,0 +1,140 @@
+"""Every order route: place, look up, cancel, open orders, history, quote, market orders,
+idempotent client order ids; and an account never reaches another's orders."""
+
+from __future__ import annotations
+
+import uuid
+
+from tests.integration.api.conftest import Stack, Trader
+
+SELL_2_AT_150 = {"side": "sell", "price": "150", "quantity": "2", "market": "SOL_USDC"}
+
+
+def place(trader: Trader, **body: object) -> dict[str, object]:
+    answer = trader.http.post("/api/v1/order", json={"market": "SOL_USDC", **body})
+    assert answer.status_code == 200, answer.text
+    result: dict[str, object] = answer.json()
+    return result
+
+
+def test_an_order_is_found_by_its_owner_only(traders: tuple[Trader, Trader]) -> None:
+    a, b = traders
+    order = place(a, side="buy", price="100", quantity="1")
+    mine = a.http.get(f"/api/v1/order/{order['orderId']}")
+    theirs = b.http.get(f"/api/v1/order/{order['orderId']}")
+    cancel_theirs = b.http.delete(f"/api/v1/order/{order['orderId']}")
+    assert mine.json()["status"] == "NEW"
+    assert (theirs.status_code, theirs.json()["code"]) == (404, -2013)
+    assert (cancel_theirs.status_code, cancel_theirs.json()["code"]) == (404, -2013)
+    assert a.http.get(f"/api/v1/order/{order['orderId']}").json()["status"] == "NEW"
+
+
+def test_a_cancel_releases_the_funds_and_cannot_repeat(traders: tuple[Trader, Trader]) -> None:
+    a, _ = traders
+    order = place(a, side="buy", price="100", quantity="1")
+    assert [b["locked"] for b in a.http.get("/api/v1/balances").json()] == ["100.200000"]
+    cancelled = a.http.delete(f"/api/v1/order/{order['orderId']}")
+    assert (cancelled.status_code, cancelled.json()["status"]) == (200, "CANCELED")
+    assert a.http.get("/api/v1/balances").json() == [
+        {"asset": "USDC", "free": "10000.000000", "locked": "0.000000"}
+    ]
+    again = a.http.delete(f"/api/v1/order/{order['orderId']}")
+    assert (again.status_code, again.json()) == (
+        400, {"code": -2011, "msg": f"order {order['orderId']} is CANCELED"},
+    )  # fmt: skip
+
+
+def test_open_orders_by_market(traders: tuple[Trader, Trader]) -> None:
+    a, _ = traders
+    first = place(a, side="buy", price="100", quantity="1")
+    second = place(a, side="buy", price="101", quantity="1")
+    listed = a.http.get("/api/v1/orders/open", params={"market": "sol/usdc"}).json()
+    assert [o["orderId"] for o in listed] == [first["orderId"], second["orderId"]]
+    assert a.http.get("/api/v1/orders/open", params={"market": "ETH_USDC"}).json() == []
+    assert a.http.get("/api/v1/orders/open", params={"market": "DOGE_USDC"}).status_code == 400
+
+
+def test_a_client_order_id_places_once(traders: tuple[Trader, Trader]) -> None:
+    a, _ = traders
+    cid = f"mine-{uuid.uuid4().hex[:8]}"
+    first = place(a, side="buy", price="100", quantity="1", clientOrderId=cid)
+    again = place(a, side="buy", price="100", quantity="1", clientOrderId=cid)
+    assert (again["orderId"], again["clientOrderId"]) == (first["orderId"], cid)
+    assert len(a.http.get("/api/v1/orders/open").json()) == 1
+
+
+def test_insufficient_balance_is_refused(traders: tuple[Trader, Trader]) -> None:
+    a, _ = traders
+    answer = a.http.post(
+        "/api/v1/order",
+        json={"side": "buy", "price": "100", "quantity": "1000", "market": "SOL_USDC"},
+    )
+    assert (answer.status_code, answer.json()) == (
+        400, {"code": -2010, "msg": "insufficient USDC balance"},
+    )  # fmt: skip
+
+
+def test_a_market_buy_takes_the_asks_and_returns_what_it_did_not_use(
+    traders: tuple[Trader, Trader],
+) -> None:
+    a, b = traders
+    place(b, **SELL_2_AT_150)
+    order = place(a, side="buy", type="market", quantity="1")
+    assert (order["status"], order["executedQty"], order["type"]) == ("FILLED", "1.000", "MARKET")
+    usdc = next(x for x in a.http.get("/api/v1/balances").json() if x["asset"] == "USDC")
+    assert usdc == {"asset": "USDC", "free": "9849.700000", "locked": "0.000000"}
+
+
+def test_a_market_order_on_an_empty_side_is_refused(
+    traders: tuple[Trader, Trader], stack: Stack
+) -> None:
+    _, b = traders
+    answer = b.http.post(
+        "/api/v1/order",
+        json={"side": "sell", "type": "market", "quantity": "1", "market": "BTC_USDC"},
+    )
+    assert (answer.status_code, answer.json()["code"]) == (400, -2010)
+
+
+def test_a_quote_walks_the_published_depth(traders: tuple[Trader, Trader], stack: Stack) -> None:
+    a, b = traders
+    place(b, side="sell", price="150", quantity="1")
+    place(b, side="sell", price="151", quantity="1")
+    answer = a.http.post(
+        "/api/v1/order/quote", json={"kind": "buy", "quantity": "1.5", "market": "sol/usdc"}
+    )
+    quote = answer.json()
+    assert (quote["averagePrice"], quote["total"], quote["fullyFillable"]) == (
+        "150.3333", "225.500000", True,
+    )  # fmt: skip
+    too_much = a.http.post(
+        "/api/v1/order/quote", json={"kind": "buy", "quantity": "500", "market": "sol/usdc"}
+    )
+    assert too_much.json()["fullyFillable"] is False
+
+
+def test_history_lists_what_the_db_processor_recorded(
+    traders: tuple[Trader, Trader], stack: Stack
+) -> None:
+    import asyncio
+
+    import asyncpg
+
+    a, _ = traders
+
+    async def record() -> None:
+        conn = await asyncpg.connect(stack.postgres.url)
+        await conn.execute(
+            """INSERT INTO orders (order_id, market, account, side, order_type, time_in_force,
+                   price, quantity, executed, executed_quote, status, created_at, updated_at)
+               VALUES ($1, 'SOL_USDC', $2, 'BUY', 'LIMIT', 'GTC', 150.25, 2.000, 2.000,
+                   300.500000, 'FILLED', now(), now())""",
+            900_000_000 + a.account, a.account,
+        )  # fmt: skip
+        await conn.close()
+
+    asyncio.run(record())
+    [row] = a.http.get("/api/v1/orders").json()
+    assert (row["orderId"], row["price"], row["status"], row["cumulativeQuoteQty"]) == (
+        900_000_000 + a.account, "150.25", "FILLED", "300.500000",
+    )  # fmt: skip
