@@ -56,6 +56,9 @@ async def validation_error(_: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, RequestValidationError)
     first = error.errors()[0]
     where = ".".join(str(part) for part in first["loc"] if part != "body") or "body"
+    if first["type"] == "json_invalid":
+        reason = first.get("ctx", {}).get("error", "invalid JSON")
+        return JSONResponse(body(Code.ILLEGAL_PARAMETER, f"body: malformed JSON ({reason})"), 400)
     if first["type"] == "missing":
         return JSONResponse(body(Code.MANDATORY_PARAMETER, f"{where}: is required"), 400)
     message = str(first["msg"]).removeprefix("Value error, ")

@@ -11,8 +11,6 @@ from typing import Any
 from fastapi import Request, Response
 from fastapi.routing import APIRoute
 
-from cryptex_api.errors import ApiError, Code
-
 
 def _literal_constant(name: str) -> str:
     return name  # NaN, Infinity: kept as text so the money rules refuse them by name
@@ -24,15 +22,11 @@ class ExactJsonRequest(Request):
 
     async def json(self) -> Any:
         if not hasattr(self, "_json"):
-            try:
-                self._json = json.loads(
-                    await self.body(), parse_float=str, parse_int=str,
-                    parse_constant=_literal_constant,
-                )  # fmt: skip
-            except (ValueError, UnicodeDecodeError) as error:
-                raise ApiError(
-                    400, Code.ILLEGAL_PARAMETER, f"body: malformed JSON ({error})"
-                ) from None
+            # A JSONDecodeError goes on to FastAPI, which reports it as a validation error.
+            self._json = json.loads(
+                await self.body(), parse_float=str, parse_int=str,
+                parse_constant=_literal_constant,
+            )  # fmt: skip
         return self._json
 
 

@@ -8,7 +8,6 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Histogram, generate_latest
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
-from starlette.routing import Match
 
 from cryptex_api.context import ApiContext, context
 
@@ -33,12 +32,8 @@ class MetricsMiddleware(BaseHTTPMiddleware):
     async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
         started = time.perf_counter()
         response = await call_next(request)
-        route = "unmatched"
-        for candidate in request.app.router.routes:
-            match, _ = candidate.matches(request.scope)
-            if match is Match.FULL:
-                route = getattr(candidate, "path", "unmatched")
-                break
+        # Routing has put the matched route in the scope by now.
+        route = getattr(request.scope.get("route"), "path", "unmatched")
         metrics: ApiMetrics = request.app.state.metrics
         metrics.latency.labels(request.method, route, str(response.status_code)).observe(
             time.perf_counter() - started

@@ -67,7 +67,7 @@ async def place_order(
         )
     side = translate.side_of(request.side)
     protection = 0
-    if request.type.upper() == "MARKET":
+    if translate.is_market_order(request):
         depth = await depth_snapshot(ctx, market.symbol)
         protection = translate.protection_price(
             market, side, depth, ctx.settings.market_order_band_bps

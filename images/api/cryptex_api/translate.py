@@ -41,6 +41,21 @@ def quantity_lots(market: MarketSpec, quantity: str) -> int:
         raise bad_request(Code.FILTER_FAILURE, str(error)) from None
 
 
+def is_market_order(request: OrderRequest) -> bool:
+    """Whether it is a market order, refusing fields its type cannot have."""
+    if request.type.upper() == "MARKET":
+        if request.price is not None:
+            raise bad_request(Code.ILLEGAL_PARAMETER, "price: a market order takes no price")
+        if request.post_only:
+            raise bad_request(
+                Code.ILLEGAL_PARAMETER, "postOnly: a market order cannot be post-only"
+            )
+        return True
+    if request.price is None:
+        raise bad_request(Code.MANDATORY_PARAMETER, "price: is required for a limit order")
+    return False
+
+
 def place_order(
     request: OrderRequest,
     market: MarketSpec,
@@ -52,19 +67,11 @@ def place_order(
     protection_price: int,
 ) -> PlaceOrder:
     """The command for an order request; filters are checked by the caller's market rules."""
-    is_market = request.type.upper() == "MARKET"
+    is_market = is_market_order(request)
     lots = quantity_lots(market, request.quantity)
     if is_market:
-        if request.price is not None:
-            raise bad_request(Code.ILLEGAL_PARAMETER, "price: a market order takes no price")
-        if request.post_only:
-            raise bad_request(
-                Code.ILLEGAL_PARAMETER, "postOnly: a market order cannot be post-only"
-            )
         ticks = 0
     else:
-        if request.price is None:
-            raise bad_request(Code.MANDATORY_PARAMETER, "price: is required for a limit order")
         try:
             ticks = market.price_to_ticks(request.price)
         except MoneyError as error:
