@@ -20,7 +20,11 @@ class Model(BaseModel):
 
 
 class Credentials(Model):
-    email: str = Field(min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    # No whitespace or control characters (PostgreSQL text cannot even hold a NUL).
+    email: str = Field(
+        min_length=3, max_length=254,
+        pattern=r"^[^@\s\x00-\x1f\x7f]+@[^@\s\x00-\x1f\x7f]+\.[^@\s\x00-\x1f\x7f]+$",
+    )  # fmt: skip
     password: str = Field(min_length=8, max_length=256)
 
     model_config = ConfigDict(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.integration.api.conftest import Trader
+from tests.integration.api.conftest import Stack, Trader
 
 GOOD = {"side": "buy", "type": "limit", "price": "100", "quantity": "1", "market": "SOL_USDC"}
 MEGABYTE = "9" * 1_000_000
@@ -93,3 +93,13 @@ def test_bad_queries_are_refused_clearly(
     a, _ = traders
     answer = a.http.get(path, params=params)
     assert (answer.status_code, answer.json()["code"]) == (400, code), answer.text
+
+
+@pytest.mark.parametrize("path", ["/api/v1/signup", "/api/v1/signin"])
+@pytest.mark.parametrize("email", ["a\u0000@b.co", "a b@c.co", "tab\t@c.co", "no-at.example"])
+def test_bad_emails_are_refused_clearly(stack: Stack, path: str, email: str) -> None:
+    """A NUL reached PostgreSQL once and made a 500 (found by the OpenAPI fuzzer)."""
+    with stack.client() as http:
+        answer = http.post(path, json={"email": email, "password": "long enough"})
+    assert (answer.status_code, answer.json()["code"]) == (400, -1100)
+    assert answer.json()["msg"].startswith("email:")

@@ -3,6 +3,7 @@ idempotent client order ids; and an account never reaches another's orders."""
 
 from __future__ import annotations
 
+import time
 import uuid
 
 from tests.integration.api.conftest import Stack, Trader
@@ -138,3 +139,16 @@ def test_history_lists_what_the_db_processor_recorded(
     assert (row["orderId"], row["price"], row["status"], row["cumulativeQuoteQty"]) == (
         900_000_000 + a.account, "150.25", "FILLED", "300.500000",
     )  # fmt: skip
+
+
+def test_without_an_engine_reply_the_order_is_answered_as_it_stands(
+    traders: tuple[Trader, Trader],
+) -> None:
+    """No engine runs ETH_USDC here: the API waits its reply timeout (2 s), then answers."""
+    a, _ = traders
+    started = time.monotonic()
+    order = place(a, side="buy", price="2000", quantity="0.01", market="ETH_USDC")
+    waited = time.monotonic() - started
+    assert (order["status"], order["executedQty"]) == ("NEW", "0.0000")
+    assert 2 <= waited < 6
+    assert a.http.get(f"/api/v1/order/{order['orderId']}").json()["status"] == "NEW"
