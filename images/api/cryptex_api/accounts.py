@@ -9,11 +9,12 @@ import asyncpg
 from fastapi import APIRouter, Depends, Request
 
 from cryptex.money import MoneyError
+from cryptex.tokens import Principal
 from cryptex_api.context import ApiContext, context, principal
 from cryptex_api.errors import ApiError, Code, bad_request
 from cryptex_api.exact_json import ExactJsonRoute
 from cryptex_api.models import BalanceOut, Credentials, FaucetRequest, SignupResponse, Token
-from cryptex_api.security import Principal, hash_password, verify_password
+from cryptex_api.security import hash_password, verify_password
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"], route_class=ExactJsonRoute)
 # The faucet's ceiling per call, in whole units of any asset: it funds demos, not whales.

@@ -7,11 +7,11 @@ import time
 from fastapi import APIRouter, Depends
 
 from cryptex.money import MoneyError
+from cryptex.tokens import Principal
 from cryptex_api.context import ApiContext, admin, context
 from cryptex_api.errors import ApiError, Code, bad_request
 from cryptex_api.exact_json import ExactJsonRoute
 from cryptex_api.models import Transfer, TransferOut
-from cryptex_api.security import Principal
 
 router = APIRouter(prefix="/api/v1/admin", tags=["admin"], route_class=ExactJsonRoute)
 

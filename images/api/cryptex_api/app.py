@@ -18,11 +18,12 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from cryptex import db
 from cryptex.ledger import AsyncLedger, connect_async
 from cryptex.settings import ApiSettings
+from cryptex.tokens import Tokens
 from cryptex_api import accounts, admin, errors, market_data, ops, orders
 from cryptex_api.context import ApiContext, MarketCache, OrderIdAllocator
 from cryptex_api.limits import BodySizeLimit, RateLimiter
 from cryptex_api.replies import ReplyListener
-from cryptex_api.security import Tokens, hash_password
+from cryptex_api.security import hash_password
 
 log = logging.getLogger("cryptex.api")
 

@@ -17,10 +17,10 @@ from cryptex import keys, registry
 from cryptex.ledger import AsyncLedger
 from cryptex.markets import AssetSpec, MarketError, MarketSpec, canonical_symbol
 from cryptex.settings import ApiSettings
+from cryptex.tokens import Principal, Tokens
 from cryptex_api.errors import ApiError, Code, bad_request
 from cryptex_api.limits import RateLimiter
 from cryptex_api.replies import ReplyListener
-from cryptex_api.security import Principal, Tokens
 
 _MARKETS_TTL_S: Final = 2.0  # how stale the listed markets may be (new listings, states)
 _ORDER_ID_BLOCK: Final = 1_000

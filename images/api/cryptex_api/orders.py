@@ -11,13 +11,13 @@ from fastapi import APIRouter, Depends, Query
 from cryptex import keys
 from cryptex.ledger import OrderRecord, PlaceOutcome
 from cryptex.markets import MarketError, MarketSpec
+from cryptex.tokens import Principal
 from cryptex.wire import DepthSnapshot, Fill, OrderReply, Side
 from cryptex_api import translate
 from cryptex_api.context import ApiContext, context, principal
 from cryptex_api.errors import ApiError, Code, bad_request
 from cryptex_api.exact_json import ExactJsonRoute
 from cryptex_api.models import OrderOut, OrderRequest, QuoteOut, QuoteRequest
-from cryptex_api.security import Principal
 
 router = APIRouter(prefix="/api/v1", tags=["orders"], route_class=ExactJsonRoute)
 _depth = msgspec.msgpack.Decoder(DepthSnapshot).decode
