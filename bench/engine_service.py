@@ -40,7 +40,7 @@ recovery
 Human lines go to stderr; the last line on stdout is one JSON object of every figure.
 
     python bench/engine_service.py [--orders 100000] [--resting 1000000] [--replay 10000]
-        [--loaders 1] [--batch-size 1024] [--appendfsync always|everysec] [--profile]
+        [--loaders 1] [--batch-size 4096] [--appendfsync always|everysec] [--profile]
 """
 
 from __future__ import annotations
@@ -545,7 +545,9 @@ def main() -> None:
     parser.add_argument("--orders", type=int, default=100_000, help="commands to load and drain")
     parser.add_argument("--accounts", type=int, default=200)
     parser.add_argument("--loaders", type=int, default=1, help="loader threads")
-    parser.add_argument("--batch-size", type=int, default=1024)
+    parser.add_argument(
+        "--batch-size", type=int, default=EngineSettings.model_fields["batch_size"].default
+    )
     parser.add_argument("--resting", type=int, default=1_000_000, help="0 skips recovery")
     parser.add_argument("--replay", type=int, default=10_000)
     parser.add_argument("--appendfsync", choices=("always", "everysec"), default="always")

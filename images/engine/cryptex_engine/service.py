@@ -238,15 +238,18 @@ class Engine:
         book, settlement = self.book, self.settlement
         batch, outcome = SettleBatch(), BatchOutcome()
         events: list[Event] = []
-        applied = stream_id(self.applied)
         counts: dict[str, int] = {}
         last = self.applied
-        for entry_id, fields in entries:
-            text_id = entry_id.decode()
-            batch.acks.append(text_id)
-            if stream_id(text_id) <= applied:
-                continue  # settled before a restart; acknowledging it is all that is left
-            last = text_id
+        # Entries come in id order; only pending ones read after a restart can be settled
+        # already, and those come first.
+        settled = 0
+        applied = stream_id(self.applied)
+        while settled < len(entries) and stream_id(entries[settled][0].decode()) <= applied:
+            settled += 1
+        batch.acks += [entry_id.decode() for entry_id, _ in entries[:settled]]
+        for entry_id, fields in entries[settled:]:
+            last = entry_id.decode()
+            batch.acks.append(last)
             command = self._decode(entry_id, fields)
             if command is None:
                 continue
