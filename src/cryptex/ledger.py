@@ -190,7 +190,9 @@ class SettleBatch:
         self.publishes.append((channel, message))
 
     def script_args(self, first_key: int) -> tuple[list[str], list[Any]]:
-        """(extra keys, section arguments); key indexes count from `first_key` (1-based)."""
+        """(extra keys, the batch's arguments as settle.lua reads them); key indexes count
+        from `first_key` (1-based). Amounts and ids travel as decimal text: Lua numbers are
+        doubles, and a large one would reach HINCRBY in exponent form."""
         extra_keys: list[str] = []
         index: dict[str, int] = {}
 
@@ -200,20 +202,20 @@ class SettleBatch:
                 extra_keys.append(key)
             return index[key]
 
-        args: list[Any] = [len(self.acks), *self.acks]
-        moves = [(a, f, d) for (a, f), d in self._moves.items() if d]
-        args.append(len(moves))
-        for account, field_name, delta in moves:
-            args += (key_index(keys.balances(account)), field_name, delta)
-        args.append(len(self._records))
-        for order_id, fields in self._records.items():
-            args += (key_index(keys.order(order_id)), len(fields))
-            for name, value in fields.items():
-                args += (name, value)
-        args.append(len(self._open))
-        for (account, order_id), is_open in self._open.items():
-            args += (key_index(keys.open_orders(account)), 1 if is_open else 0, order_id)
-        args.append(len(self.publishes))
+        moves = [
+            [key_index(keys.balances(account)), field_name, str(delta)]
+            for (account, field_name), delta in self._moves.items()
+            if delta
+        ]
+        records = [
+            [key_index(keys.order(order_id)), [part for pair in fields.items() for part in pair]]
+            for order_id, fields in self._records.items()
+        ]
+        open_sets = [
+            [key_index(keys.open_orders(account)), 1 if is_open else 0, str(order_id)]
+            for (account, order_id), is_open in self._open.items()
+        ]
+        args: list[Any] = [encode([self.acks, moves, records, open_sets]), len(self.publishes)]
         for channel, message in self.publishes:
             args += (channel, message)
         args.append(len(self.trades))

@@ -5,13 +5,14 @@
 --       then the keys that the sections below name by index
 -- ARGV: token, last command id, group, events bytes ('' for none), depth bytes ('' unchanged),
 --       ticker bytes ('' unchanged), the applied id this batch follows ('' for none),
---       then sections, each a count followed by its items:
---         acks:        stream id
---         balances:    key index, field, signed delta
---         records:     key index, pair count, field/value pairs
---         open sets:   key index, 1 to add | 0 to remove, order id
---         publishes:   channel, message
---         trades:      message (pushed to the recent trades list)
+--       the batch's text as one msgpack array (one argument is far cheaper to send and read
+--       than tens of thousands; amounts and ids in it are decimal text):
+--         [acks: [stream id...],
+--          moves: [[key index, field, signed delta]...],
+--          records: [[key index, [field, value, ...]]...],
+--          open sets: [[key index, 1 to add | 0 to remove, order id]...]],
+--       then the binary messages (Redis's cmsgpack reads no msgpack bin), each a count and
+--       its items: publishes (channel, message), trades (pushed to the recent trades list)
 -- Returns {1, events stream id or ''} | {2} (this batch was settled already: a retry after a
 --         lost reply) | {-1, 'STALE_FENCE', current} | {-2, 'NEGATIVE_BALANCE', key, field,
 --         result} | {-3, 'APPLIED_MISMATCH', applied id}
@@ -22,38 +23,34 @@ if applied == ARGV[2] then return {2} end
 if applied ~= ARGV[7] then return {-3, 'APPLIED_MISMATCH', applied} end
 
 local RECENT_TRADES = 1000
-local at = 7  -- take() moves first: the sections start at ARGV[8]
+local ACK_CHUNK = 1000  -- unpack() of a longer list could overflow Lua's C stack
+local batch = cmsgpack.unpack(ARGV[8])
+local acks, moves, records, open_sets = batch[1], batch[2], batch[3], batch[4]
+local at = 9
 local function take()
   at = at + 1
-  return ARGV[at]
+  return ARGV[at - 1]
 end
 
-local acks = {}
-for i = 1, tonumber(take()) do acks[i] = take() end
-
-local moves = {}
-for i = 1, tonumber(take()) do
-  local key, field, delta = KEYS[tonumber(take())], take(), take()
-  moves[i] = {key, field, delta}
-  local d = tonumber(delta)
-  if d < 0 then
-    local now = tonumber(redis.call('HGET', key, field) or '0')
-    if now + d < 0 then return {-2, 'NEGATIVE_BALANCE', key, field, tostring(now + d)} end
+for _, move in ipairs(moves) do
+  local delta = tonumber(move[3])
+  if delta < 0 then
+    local key = KEYS[move[1]]
+    local now = tonumber(redis.call('HGET', key, move[2]) or '0')
+    if now + delta < 0 then
+      return {-2, 'NEGATIVE_BALANCE', key, move[2], tostring(now + delta)}
+    end
   end
 end
 
-for _, move in ipairs(moves) do redis.call('HINCRBY', move[1], move[2], move[3]) end
-
-for _ = 1, tonumber(take()) do
-  local key, pairs_count = KEYS[tonumber(take())], tonumber(take())
-  local fields = {}
-  for j = 1, 2 * pairs_count do fields[j] = take() end
-  redis.call('HSET', key, unpack(fields))
-end
-
-for _ = 1, tonumber(take()) do
-  local key, add, order_id = KEYS[tonumber(take())], take(), take()
-  if add == '1' then redis.call('SADD', key, order_id) else redis.call('SREM', key, order_id) end
+for _, move in ipairs(moves) do redis.call('HINCRBY', KEYS[move[1]], move[2], move[3]) end
+for _, record in ipairs(records) do redis.call('HSET', KEYS[record[1]], unpack(record[2])) end
+for _, change in ipairs(open_sets) do
+  if change[2] == 1 then
+    redis.call('SADD', KEYS[change[1]], change[3])
+  else
+    redis.call('SREM', KEYS[change[1]], change[3])
+  end
 end
 
 local event_id = ''
@@ -62,11 +59,12 @@ if ARGV[5] ~= '' then redis.call('SET', KEYS[5], ARGV[5]) end
 if ARGV[6] ~= '' then redis.call('SET', KEYS[6], ARGV[6]) end
 
 for _ = 1, tonumber(take()) do redis.call('PUBLISH', take(), take()) end
-
 local trades = tonumber(take())
 for _ = 1, trades do redis.call('LPUSH', KEYS[7], take()) end
 if trades > 0 then redis.call('LTRIM', KEYS[7], 0, RECENT_TRADES - 1) end
 
 redis.call('SET', KEYS[2], ARGV[2])
-if #acks > 0 then redis.call('XACK', KEYS[4], ARGV[3], unpack(acks)) end
+for first = 1, #acks, ACK_CHUNK do
+  redis.call('XACK', KEYS[4], ARGV[3], unpack(acks, first, math.min(first + ACK_CHUNK - 1, #acks)))
+end
 return {1, event_id}
