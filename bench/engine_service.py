@@ -53,10 +53,6 @@ import json
 import pstats
 import random
 import resource
-import shutil
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -86,6 +82,11 @@ from cryptex.wire import (
     encode,
 )
 from cryptex_engine.book import OrderBook
+
+# The benchmarks start their servers the way the tests do.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from tests.servers import RedisServer
+
 from cryptex_engine.service import Engine, EngineMetrics
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -100,53 +101,16 @@ T = TypeVar("T")
 # ------------------------------------------------------------------ redis-server
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 @contextmanager
 def redis_server(appendfsync: str) -> Iterator[int]:
-    """A redis-server with AOF on, in a temp dir; yields its port, stops it by pid."""
-    binary = shutil.which("redis-server")
-    if binary is None:
-        raise SystemExit("redis-server is not installed (apt-get install redis-server)")
+    """A redis-server with AOF on, in a temp dir, as the tests start it; yields its port."""
     with tempfile.TemporaryDirectory(prefix="cryptex-bench-") as directory:
-        port = free_port()
-        log_path = Path(directory) / "redis.log"
-        with log_path.open("ab") as log:  # the child keeps its own descriptor
-            process = subprocess.Popen(
-                [
-                    binary, "--port", str(port), "--bind", "127.0.0.1", "--dir", directory,
-                    "--appendonly", "yes", "--appendfsync", appendfsync, "--save", "",
-                    "--daemonize", "no",
-                ],
-                stdout=log, stderr=subprocess.STDOUT,
-            )  # fmt: skip
+        server = RedisServer(Path(directory), appendfsync=appendfsync)
+        server.start()
         try:
-            client = redis.Redis(host="127.0.0.1", port=port)
-            deadline = time.monotonic() + 10
-            while True:
-                try:
-                    client.ping()
-                    break
-                except redis.ConnectionError:
-                    if process.poll() is not None or time.monotonic() > deadline:
-                        log_tail = log_path.read_text(errors="replace")[-2000:]
-                        raise SystemExit(f"redis-server did not start:\n{log_tail}") from None
-                    time.sleep(0.02)
-                finally:
-                    client.close()
-            yield port
+            yield server.port
         finally:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            server.stop()
 
 
 def connect(port: int) -> redis.Redis:
