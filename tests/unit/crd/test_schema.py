@@ -145,9 +145,11 @@ def test_the_schema_is_structural() -> None:
 
 
 def test_unknown_fields_are_pruned_never_kept() -> None:
-    # A structural schema drops fields it does not declare instead of refusing them, unless a
-    # node says `x-kubernetes-preserve-unknown-fields` or `additionalProperties: true`. None does:
-    # a typo such as `tickSise` vanishes on apply and `tickSize`, being required, is then missing.
+    # A structural schema drops fields it does not declare, unless a node says
+    # `x-kubernetes-preserve-unknown-fields` or `additionalProperties: true`. None does. (kubectl's
+    # default strict check refuses such a field outright; clients that do not ask for it, an
+    # operator say, see it dropped: a typo such as `tickSise` vanishes and `tickSize`, being
+    # required, is then missing.)
     for schema in walk(spec_schema()):
         assert "x-kubernetes-preserve-unknown-fields" not in schema
         assert schema.get("additionalProperties") is not True
