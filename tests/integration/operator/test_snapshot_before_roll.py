@@ -1,0 +1,42 @@
+"""Before an engine is replaced: TakeSnapshot, acknowledged by the snapshot reaching it."""
+
+from __future__ import annotations
+
+from typing import cast
+
+from cryptex import keys
+from cryptex.wire import TakeSnapshot, decode_engine_snapshot
+from cryptex_operator import control
+from tests.integration.engine.harness import EngineProcess, Exchange
+from tests.integration.operator.conftest import rest_orders
+
+TS = 1_700_000_000_000
+
+
+def snapshot_id(exchange: Exchange) -> str:
+    raw = cast(bytes, exchange.redis.get(keys.snapshot("SOL_USDC")))
+    return decode_engine_snapshot(raw).last_command_id
+
+
+def test_the_snapshot_answers_only_once_it_reaches_the_request(
+    engine: EngineProcess, exchange: Exchange
+) -> None:
+    resting = rest_orders(exchange)
+    engine.kill()  # no snapshot on the way out: what is in Redis is older than what follows
+    sent = control.send(exchange.redis, "SOL_USDC", TakeSnapshot(TS, "before-roll"))
+    assert not control.wait_snapshot(exchange.redis, "SOL_USDC", sent, timeout_s=0.3)
+
+    engine.start()
+    assert control.wait_snapshot(exchange.redis, "SOL_USDC", sent, timeout_s=10)
+    assert control.stream_id(snapshot_id(exchange)) >= control.stream_id(sent.command_id)
+    raw = cast(bytes, exchange.redis.get(keys.snapshot("SOL_USDC")))
+    orders = decode_engine_snapshot(raw).book.orders
+    assert sorted(order.order_id for order in orders) == sorted(resting)
+    # Asked again for the same request: already answered, at once.
+    assert control.wait_snapshot(exchange.redis, "SOL_USDC", sent, timeout_s=0)
+
+
+def test_stream_ids_compare_as_numbers() -> None:
+    assert control.stream_id("1700000000000-10") > control.stream_id("1700000000000-9")
+    assert control.stream_id("1700000000001-0") > control.stream_id("1700000000000-99")
+    assert control.stream_id("") < control.stream_id("0-0")
