@@ -1,0 +1,106 @@
+"""One market's event-stream entries, gathered into what the DB processor writes: the trades,
+the orders placed, and what ended each order.
+
+Pure: stream entries in, values out. No Redis, no database, no clock, no logging; an entry that
+can never decode is returned as such, for the caller to report and acknowledge.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Final, NamedTuple
+
+import msgspec
+
+from cryptex.wire import (
+    Event,
+    OrderAccepted,
+    OrderCancelled,
+    OrderExpired,
+    OrderFilled,
+    OrderRejected,
+    OrderStatus,
+    TradeExecuted,
+)
+
+# An entry of the event stream is one settled engine batch: `e` holds its events (a msgpack
+# list), `c` the id of the batch's last command.
+_EVENTS_FIELD: Final = b"e"
+_decoder: Final = msgspec.msgpack.Decoder(list[Event])
+
+
+class Closing(NamedTuple):
+    """How an order ended: its final status, and why (an expiry or rejection reason)."""
+
+    status: OrderStatus
+    reason: str = ""
+
+
+@dataclass
+class Batch:
+    entry_ids: list[str] = field(default_factory=list)  # all of them, acknowledged after commit
+    malformed: list[str] = field(default_factory=list)  # ids of entries that never decode
+    events: int = 0
+    trades: list[TradeExecuted] = field(default_factory=list)
+    placed: dict[int, OrderAccepted | OrderRejected] = field(default_factory=dict)
+    closed: dict[int, Closing] = field(default_factory=dict)
+    touched: dict[int, int] = field(default_factory=dict)  # order id -> its latest event's ts
+
+
+def collect(entries: Iterable[tuple[str, Mapping[bytes, bytes]]]) -> Batch:
+    """Entries in stream order; one whose fields are gone (trimmed while pending) counts as
+    malformed: there is nothing left to write for it."""
+    batch = Batch()
+    for entry_id, fields in entries:
+        batch.entry_ids.append(entry_id)
+        try:
+            events = _decoder.decode(fields[_EVENTS_FIELD])
+        except (KeyError, msgspec.DecodeError, msgspec.ValidationError):
+            batch.malformed.append(entry_id)
+            continue
+        batch.events += len(events)
+        for event in events:
+            _add(batch, event)
+    return batch
+
+
+def _add(batch: Batch, event: Event) -> None:
+    kind = type(event)
+    if kind is TradeExecuted:
+        trade: TradeExecuted = event  # type: ignore[assignment]
+        batch.trades.append(trade)
+        _touch(batch, trade.maker_order_id, trade.ts)
+        _touch(batch, trade.taker_order_id, trade.ts)
+        return
+    if kind is OrderAccepted:
+        accepted: OrderAccepted = event  # type: ignore[assignment]
+        batch.placed.setdefault(accepted.order_id, accepted)
+        _touch(batch, accepted.order_id, accepted.ts)
+    elif kind is OrderFilled:
+        filled: OrderFilled = event  # type: ignore[assignment]
+        _close(batch, filled.order_id, Closing(OrderStatus.FILLED), filled.ts)
+    elif kind is OrderCancelled:
+        cancelled: OrderCancelled = event  # type: ignore[assignment]
+        _close(batch, cancelled.order_id, Closing(OrderStatus.CANCELED), cancelled.ts)
+    elif kind is OrderExpired:
+        expired: OrderExpired = event  # type: ignore[assignment]
+        closing = Closing(OrderStatus.EXPIRED, expired.reason.value)
+        _close(batch, expired.order_id, closing, expired.ts)
+    elif kind is OrderRejected:
+        rejected: OrderRejected = event  # type: ignore[assignment]
+        batch.placed.setdefault(rejected.order_id, rejected)
+        closing = Closing(OrderStatus.REJECTED, rejected.reason.value)
+        _close(batch, rejected.order_id, closing, rejected.ts)
+    # Cancel and control rejections, trading-state changes: nothing in the order history.
+
+
+def _touch(batch: Batch, order_id: int, ts: int) -> None:
+    touched = batch.touched
+    if ts > touched.get(order_id, -1):
+        touched[order_id] = ts
+
+
+def _close(batch: Batch, order_id: int, closing: Closing, ts: int) -> None:
+    batch.closed[order_id] = closing
+    _touch(batch, order_id, ts)
