@@ -1,0 +1,798 @@
+"""Order -> ack latency and throughput of ONE API process, end to end: figures, never assertions.
+
+The benchmark starts the whole order path as real processes, the way the API's integration tests
+do (tests/integration/api/conftest.py, with the same helpers from tests/): a `redis-server` (AOF
+on, `appendfsync always` unless `--appendfsync everysec`), PostgreSQL 15 (accounts only: the
+order path never touches it), the market registry from crds/examples, one engine process for
+SOL_USDC (`python -m cryptex_engine`, default settings) and ONE API process (`python -m
+cryptex_api`: uvicorn, uvloop, httptools), with the per-account order rate limit raised out of
+the way (`CRYPTEX_ORDERS_PER_SECOND` 1e6). Every process is stopped by pid at the end, also on
+error; their logs are kept (and named on stderr) only with `--keep-logs` or on error.
+
+setup
+    `--traders` accounts (default 50) sign up and sign in (`POST /api/v1/signup`, `/signin`), and
+    the bootstrap admin funds each with 10,000,000 USDC and 100,000 SOL
+    (`POST /api/v1/admin/deposits`): no order is ever short of funds. A short closed-loop
+    warm-up (`--warmup` seconds, 32 clients) opens connections and fills the book.
+
+orders
+    Valid SOL_USDC limit orders around a mid of 150.00 USDC (15,000 ticks), each from a trader
+    drawn at random (seeded): 80% passive GTC orders 1-50 ticks away from mid on their side
+    (0.05-1 SOL), which rest; 20% crossing IOC orders 5 ticks through mid (0.05-2 SOL), which
+    take from the resting ones and expire the rest. No cancels: the book grows by the passive
+    orders that are not taken (tens of thousands over a default run).
+
+open loop (`--rates`, default 500 and 1000 orders/s, each for `--seconds`, default 10)
+    Request i is due at t0 + i/rate whatever happened to the ones before it; latency is measured
+    from that scheduled time to the end of the `POST /api/v1/order` response (which the API
+    sends once the engine's reply arrives), so any queueing shows: in the client's connection
+    pool (`--connections`, default 256, HTTP/1.1 keep-alive), in the API, behind the engine.
+    Reported: p50/p90/p99/max ms, the achieved rate (2xx responses per second of the phase:
+    first due time to last response), errors by status (or exception name), the engine's
+    outcomes (`status` of the answers) and the generator's own lag (how late it started a
+    request after its due time: if that grows, the load generator is what is short of CPU).
+
+max rate (closed loop)
+    `--clients` (default 64) clients each send an order as soon as their previous answer
+    arrives, for `--seconds`: orders per second (2xx answers over the phase's wall time) and
+    the latency percentiles (send to answer). `--py-spy` samples the API process with py-spy
+    (from the venv, 200 Hz, non-blocking) during this phase and prints where its event-loop
+    thread's time goes, as shares of that thread's non-idle samples: own time by package and
+    by function, and time including callees; the samples of worker threads (the thread pool
+    that runs sync dependencies) are counted apart. `--keep-logs` keeps the raw profile.
+
+CPU: the machine has few CPUs (2 where this was written), and the load generator (this process,
+one asyncio loop on uvloop) shares them with the API, the engine and Redis: every phase reports
+the CPU seconds each used over it (utime + stime from /proc/<pid>/stat; PostgreSQL is its
+postmaster plus live backends), the busy seconds of everything else (`others`: other work on
+the machine, kernel threads), the machine's idle and steal seconds (/proc/stat) and the wall
+seconds, so `wall x CPUs` is what there was to share. The load generator's own CPU is what a
+separate load machine would not take from the API; `others` is what the run had to share with
+work outside it, so compare runs whose `others` are near zero. The API's CPU milliseconds per
+answered order are reported too: the figure other work on the machine disturbs least.
+
+The HTTP client is aiohttp by default. `--client httpx` (an httpx.AsyncClient pool) is kept to
+compare, but as a load generator it is too slow here: about 2 ms of CPU per request, 6 ms once
+requests queue for its pool (aiohttp: 0.25-0.6 ms), so it falls behind its own schedule and
+takes the CPU the API needs.
+
+Human lines go to stderr; the last line on stdout is one JSON object of every figure.
+
+    python bench/api_orders.py [--traders 50] [--rates 500,1000] [--seconds 10] [--clients 64]
+        [--connections 256] [--appendfsync always|everysec] [--client aiohttp|httpx]
+        [--warmup 2] [--py-spy] [--keep-logs] [--seed 7]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import aiohttp
+import httpx
+import uvloop
+import yaml
+
+from cryptex import registry
+from cryptex.markets import load_manifests
+
+ROOT = Path(__file__).resolve().parents[1]
+# The servers and the engine harness of the integration tests start the stack here the same way.
+sys.path.insert(0, str(ROOT))
+from tests.integration.engine.harness import EXAMPLES, EngineProcess  # noqa: E402
+from tests.servers import PostgresServer, RedisServer, free_port  # noqa: E402
+
+SYMBOL = "SOL_USDC"
+MID = 15_000  # ticks: 150.00 USDC (tick 0.01, lot 0.001 SOL)
+FUNDING = {"USDC": "10000000", "SOL": "100000"}  # per trader
+PASSWORD = "bench password 1234"
+ADMIN_EMAIL = "admin@cryptex.bench"
+ADMIN_PASSWORD = "admin password for the bench"
+PASSIVE_SHARE = 0.8
+TIMEOUT_S = 60.0  # per request: an overloaded phase shows as latency, not as errors
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+# The headline figures of the JSON line; the rest follows them.
+RATE_KEYS = ("target", "achieved", "p50_ms", "p90_ms", "p99_ms", "max_ms", "errors")
+MAX_RATE_KEYS = ("clients", "orders_per_s", "p50_ms", "p99_ms")
+
+
+def log(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+# ------------------------------------------------------------------ CPU accounting
+
+
+def _proc_stat(pid: int) -> list[str] | None:
+    try:
+        raw = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return raw.rpartition(")")[2].split()  # fields from `state` on: the name may hold spaces
+
+
+def cpu_seconds(pid: int) -> float:
+    """utime + stime of a process (every thread), in seconds."""
+    fields = _proc_stat(pid)
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK if fields else 0.0
+
+
+def children(parent: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            fields = _proc_stat(int(entry.name))
+            if fields and int(fields[1]) == parent:
+                found.append(int(entry.name))
+    return found
+
+
+def machine_seconds() -> dict[str, float]:
+    """The machine's busy, idle (with iowait) and steal time from /proc/stat (all CPUs)."""
+    fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+    user, nice, system, idle, iowait, irq, softirq, steal = (int(v) for v in fields[:8])
+    return {
+        "busy": (user + nice + system + irq + softirq) / CLK_TCK,
+        "idle": (idle + iowait) / CLK_TCK,
+        "steal": steal / CLK_TCK,
+    }
+
+
+class CpuMeter:
+    """CPU seconds of each of the stack's processes between `start` and `stop`."""
+
+    def __init__(self, pids: dict[str, int], postgres: int) -> None:
+        self.pids = pids
+        self.postgres = postgres
+        self._started: dict[str, float] = {}
+        self._wall = 0.0
+
+    def _read(self) -> dict[str, float]:
+        now = {name: cpu_seconds(pid) for name, pid in self.pids.items()}
+        now["postgres"] = sum(cpu_seconds(p) for p in [self.postgres, *children(self.postgres)])
+        return {**now, **machine_seconds()}
+
+    def start(self) -> None:
+        self._started = self._read()
+        self._wall = time.perf_counter()
+
+    def stop(self) -> dict[str, float]:
+        wall = time.perf_counter() - self._wall
+        ended = self._read()
+        used = {name: ended[name] - self._started[name] for name in ended}
+        # Busy time outside the stack: other work on the machine, the kernel's own threads.
+        ours = sum(used[name] for name in (*self.pids, "postgres"))
+        used["others"] = max(0.0, used.pop("busy") - ours)
+        return {**{name: round(value, 2) for name, value in used.items()}, "wall": round(wall, 2)}
+
+
+def cpu_line(cpu: dict[str, float]) -> str:
+    busy = ", ".join(
+        f"{name} {cpu[name]:.2f}" for name in ("api", "engine", "redis", "postgres", "bench")
+    )
+    capacity = cpu["wall"] * (os.cpu_count() or 1)
+    return (
+        f"    cpu s: {busy}; others {cpu['others']:.2f}, idle {cpu['idle']:.2f}, steal "
+        f"{cpu['steal']:.2f} "
+        f"(of {capacity:.1f} CPU s: {cpu['wall']:.1f} s x {os.cpu_count()} CPUs)"
+    )
+
+
+# ------------------------------------------------------------------ HTTP clients
+
+
+class Http(Protocol):
+    async def post(self, path: str, body: bytes, token: str | None) -> tuple[int, bytes]: ...
+
+    async def close(self) -> None: ...
+
+
+def _headers(token: str | None) -> dict[str, str]:
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    return headers
+
+
+class AiohttpClient:
+    def __init__(self, base_url: str, connections: int) -> None:
+        # Idle connections are dropped after 4 s, before uvicorn's keep-alive timeout (5 s) can
+        # close one under a request that reuses it.
+        connector = aiohttp.TCPConnector(
+            limit=connections, limit_per_host=connections, keepalive_timeout=4.0
+        )
+        self._session = aiohttp.ClientSession(
+            base_url, connector=connector, timeout=aiohttp.ClientTimeout(total=TIMEOUT_S)
+        )
+
+    async def post(self, path: str, body: bytes, token: str | None) -> tuple[int, bytes]:
+        async with self._session.post(path, data=body, headers=_headers(token)) as response:
+            return response.status, await response.read()
+
+    async def close(self) -> None:
+        await self._session.close()
+
+
+class HttpxClient:
+    def __init__(self, base_url: str, connections: int) -> None:
+        limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
+        self._client = httpx.AsyncClient(base_url=base_url, limits=limits, timeout=TIMEOUT_S)
+
+    async def post(self, path: str, body: bytes, token: str | None) -> tuple[int, bytes]:
+        response = await self._client.post(path, content=body, headers=_headers(token))
+        return response.status_code, response.content
+
+    async def close(self) -> None:
+        await self._client.aclose()
+
+
+CLIENTS: dict[str, Callable[[str, int], Http]] = {"aiohttp": AiohttpClient, "httpx": HttpxClient}
+
+
+# ------------------------------------------------------------------ the stack
+
+
+@dataclass
+class Stack:
+    """Redis, PostgreSQL, the registry, one engine, one API: started and stopped by pid."""
+
+    appendfsync: str
+    keep_logs: bool
+    logs: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="cryptex-bench-")))
+    # Not under a root-only directory: PostgreSQL runs as the `postgres` user under root.
+    pg_dir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="cryptex-pg-")))
+    redis: RedisServer | None = None
+    postgres: PostgresServer | None = None
+    engine: EngineProcess | None = None
+    api: subprocess.Popen[bytes] | None = None
+    url: str = ""
+
+    def start(self) -> None:
+        self.redis = RedisServer(self.logs / "redis", appendfsync=self.appendfsync)
+        self.redis.start()
+        self.postgres = PostgresServer(self.pg_dir)
+        self.postgres.start()
+        client = self.redis.client()
+        for path in sorted(EXAMPLES.glob("*.yaml")):
+            registry.register(client, yaml.safe_load(path.read_text()))
+        client.close()
+        market = load_manifests(EXAMPLES)[SYMBOL]
+        # The engine's own defaults (trimming, lease), unlike the tests' harness settings.
+        self.engine = EngineProcess(
+            self.redis.url, market, self.logs, from_registry=True,
+            trim_commands="true", lease_ttl_ms="10000",
+        )  # fmt: skip
+        self.engine.start()
+        port = free_port()
+        env = {
+            **os.environ,
+            "CRYPTEX_REDIS_URL": self.redis.url,
+            "CRYPTEX_DATABASE_URL": self.postgres.url,
+            "CRYPTEX_PORT": str(port),
+            "CRYPTEX_JWT_SECRET": secrets.token_urlsafe(48),
+            "CRYPTEX_BOOTSTRAP_ADMIN_EMAIL": ADMIN_EMAIL,
+            "CRYPTEX_BOOTSTRAP_ADMIN_PASSWORD": ADMIN_PASSWORD,
+            "CRYPTEX_ORDERS_PER_SECOND": "1000000",  # the per-account limit is not measured
+            "CRYPTEX_LOGINS_PER_MINUTE": "1000000",
+            "CRYPTEX_METRICS_HOST": "127.0.0.1",
+            "CRYPTEX_INSTANCE": f"api-bench-{uuid.uuid4().hex[:6]}",
+        }
+        api_log = self.logs / "api.log"
+        with api_log.open("ab") as out:  # the child keeps its own descriptor
+            self.api = subprocess.Popen(
+                [sys.executable, "-m", "cryptex_api"], env=env, stdout=out,
+                stderr=subprocess.STDOUT,
+            )  # fmt: skip
+        self.url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"{self.url}/readyz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if self.api.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the API did not start: {api_log.read_text()[-3000:]}")
+            time.sleep(0.05)
+
+    def pids(self) -> dict[str, int]:
+        assert self.api is not None
+        assert self.engine is not None
+        assert self.engine.process is not None
+        assert self.redis is not None
+        assert self.redis.process is not None
+        return {
+            "api": self.api.pid,
+            "engine": self.engine.process.pid,
+            "redis": self.redis.process.pid,
+            "bench": os.getpid(),
+        }
+
+    def stop(self, failed: bool) -> None:
+        """Every process by pid, the API first; a failure to stop one does not skip the rest."""
+        steps: list[tuple[str, Callable[[], object]]] = [
+            ("api", self._stop_api),
+            ("engine", lambda: self.engine.stop() if self.engine else None),
+            ("redis", lambda: self.redis.stop() if self.redis else None),
+            ("postgres", lambda: self.postgres.stop() if self.postgres else None),
+        ]
+        for name, step in steps:
+            try:
+                step()
+            except Exception as error:  # keep stopping the others
+                log(f"stopping {name} failed: {error!r}")
+                failed = True
+        shutil.rmtree(self.pg_dir, ignore_errors=True)
+        if failed or self.keep_logs:
+            log(f"logs kept in {self.logs}")
+        else:
+            shutil.rmtree(self.logs, ignore_errors=True)
+
+    def _stop_api(self) -> None:
+        if self.api is None:
+            return
+        self.api.send_signal(signal.SIGTERM)
+        try:
+            self.api.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.api.kill()
+            self.api.wait()
+        self.api = None
+
+
+# ------------------------------------------------------------------ traders and orders
+
+
+@dataclass
+class Trader:
+    account: int
+    token: str
+
+
+def _json(value: object) -> bytes:
+    return json.dumps(value, separators=(",", ":")).encode()
+
+
+async def setup_traders(http: Http, count: int) -> list[Trader]:
+    """Sign up, sign in and fund `count` traders (argon2 makes sign-up and sign-in slow)."""
+    status, body = await http.post(
+        "/api/v1/signin", _json({"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}), None
+    )
+    if status != 200:
+        raise RuntimeError(f"admin sign-in: {status} {body[:300]!r}")
+    admin = json.loads(body)["token"]
+    gate = asyncio.Semaphore(8)
+    run = uuid.uuid4().hex[:8]
+
+    async def one(index: int) -> Trader:
+        credentials = _json({"email": f"trader-{index}-{run}@bench.example", "password": PASSWORD})
+        async with gate:
+            for path in ("/api/v1/signup", "/api/v1/signin"):
+                status, body = await http.post(path, credentials, None)
+                if status not in (200, 201):
+                    raise RuntimeError(f"{path}: {status} {body[:300]!r}")
+        trader = Trader(json.loads(body)["accountId"], json.loads(body)["token"])
+        for asset, amount in FUNDING.items():
+            transfer = {"account": trader.account, "asset": asset, "amount": amount,
+                        "reference": f"bench-{run}-{index}-{asset}"}  # fmt: skip
+            status, body = await http.post("/api/v1/admin/deposits", _json(transfer), admin)
+            if status != 200:
+                raise RuntimeError(f"deposit: {status} {body[:300]!r}")
+        return trader
+
+    return await asyncio.gather(*(one(index) for index in range(count)))
+
+
+def _price(ticks: int) -> str:
+    return f"{ticks // 100}.{ticks % 100:02d}"
+
+
+def _quantity(lots: int) -> str:
+    return f"{lots // 1000}.{lots % 1000:03d}"
+
+
+def order_body(rng: random.Random) -> bytes:
+    """One order of the mix: 80% passive GTC 1-50 ticks from mid, 20% IOC 5 ticks through it."""
+    buy = rng.random() < 0.5
+    sign = 1 if buy else -1
+    if rng.random() < PASSIVE_SHARE:
+        ticks, lots, tif = MID - sign * rng.randint(1, 50), rng.randint(50, 1000), "GTC"
+    else:
+        ticks, lots, tif = MID + sign * 5, rng.randint(50, 2000), "IOC"
+    return _json({
+        "side": "buy" if buy else "sell", "type": "limit", "price": _price(ticks),
+        "quantity": _quantity(lots), "market": SYMBOL, "timeInForce": tif,
+    })  # fmt: skip
+
+
+# ------------------------------------------------------------------ measuring
+
+
+@dataclass
+class Tally:
+    latencies: list[float] = field(default_factory=list)  # seconds, 2xx answers only
+    lags: list[float] = field(default_factory=list)  # open loop: start of a request - its due time
+    errors: Counter[str] = field(default_factory=Counter)
+    samples: dict[str, str] = field(default_factory=dict)  # the first answer of each error
+    outcomes: Counter[str] = field(default_factory=Counter)
+    last_done: float = 0.0
+
+
+async def send_order(http: Http, tally: Tally, token: str, body: bytes, since: float) -> None:
+    """POST one order; its latency counts from `since` (due time, or send time)."""
+    try:
+        status, answer = await http.post("/api/v1/order", body, token)
+    except (aiohttp.ClientError, httpx.HTTPError, TimeoutError, OSError) as error:
+        tally.errors[type(error).__name__] += 1
+        tally.samples.setdefault(type(error).__name__, str(error)[:200])
+        tally.last_done = time.perf_counter()
+        return
+    done = time.perf_counter()
+    tally.last_done = done
+    if 200 <= status < 300:
+        tally.latencies.append(done - since)
+        tally.outcomes[json.loads(answer).get("status", "?")] += 1
+    else:
+        tally.errors[str(status)] += 1
+        tally.samples.setdefault(str(status), answer[:200].decode(errors="replace"))
+
+
+def log_errors(tally: Tally) -> None:
+    for name, sample in sorted(tally.samples.items()):
+        log(f"    {tally.errors[name]:,} x {name}, the first: {sample!r}")
+
+
+def per_order_ms(cpu_s: float, tally: Tally) -> float | None:
+    """CPU milliseconds per answered order (errors included: they cost CPU too)."""
+    answered = len(tally.latencies) + sum(tally.errors.values())
+    return round(cpu_s * 1000 / answered, 3) if answered else None
+
+
+def pct_ms(seconds: Sequence[float], p: float) -> float | None:
+    if not seconds:
+        return None
+    ordered = sorted(seconds)
+    return round(ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))] * 1000, 3)
+
+
+def latency_figures(seconds: Sequence[float]) -> dict[str, float | None]:
+    return {
+        "p50_ms": pct_ms(seconds, 50),
+        "p90_ms": pct_ms(seconds, 90),
+        "p99_ms": pct_ms(seconds, 99),
+        "max_ms": round(max(seconds) * 1000, 3) if seconds else None,
+    }
+
+
+async def open_loop(
+    http: Http, traders: Sequence[Trader], rng: random.Random, rate: float, seconds: float
+) -> tuple[Tally, float]:
+    """Request i is due at t0 + i/rate; returns the tally and the phase's wall seconds."""
+    tally = Tally()
+    count = round(rate * seconds)
+    pending: set[asyncio.Task[None]] = set()
+
+    async def due(trader: Trader, body: bytes, at: float) -> None:
+        tally.lags.append(time.perf_counter() - at)
+        await send_order(http, tally, trader.token, body, at)
+
+    t0 = time.perf_counter() + 0.01
+    try:
+        for index in range(count):
+            at = t0 + index / rate
+            delay = at - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            task = asyncio.create_task(due(rng.choice(traders), order_body(rng), at))
+            pending.add(task)
+            task.add_done_callback(pending.discard)
+        while pending:
+            await asyncio.gather(*list(pending))
+    finally:
+        for task in pending:  # interrupted: no request outlives the phase
+            task.cancel()
+    return tally, max(tally.last_done, t0 + count / rate) - t0
+
+
+async def closed_loop(
+    http: Http, traders: Sequence[Trader], seed: int, clients: int, seconds: float
+) -> tuple[Tally, float]:
+    """`clients` loops of send-and-wait for `seconds`; latency from send to answer."""
+    tally = Tally()
+    started = time.perf_counter()
+    stop_at = started + seconds
+
+    async def client(index: int) -> None:
+        rng = random.Random(seed * 1000 + index)
+        while time.perf_counter() < stop_at:
+            trader = rng.choice(traders)
+            await send_order(http, tally, trader.token, order_body(rng), time.perf_counter())
+
+    await asyncio.gather(*(client(index) for index in range(clients)))
+    return tally, tally.last_done - started
+
+
+# ------------------------------------------------------------------ py-spy
+
+
+def py_spy_binary() -> str | None:
+    beside = Path(sys.executable).parent / "py-spy"  # installed in the venv
+    return str(beside) if beside.exists() else shutil.which("py-spy")
+
+
+_BOOTSTRAP = ("<frozen runpy>", "cryptex_api/__main__.py", "uvicorn/main.py", "uvicorn/server.py",
+              "uvicorn/_compat.py", "asyncio/runners.py")  # fmt: skip
+# A sample whose innermost Python frame is the loop's `run` is inside uvloop's C code: polling,
+# socket reads and writes, callback dispatch (py-spy sees no Python frame above it).
+_C_LOOP = "Runner.run (asyncio/runners.py)"
+
+
+def _frame_name(frame: str) -> str:
+    """`handle (/.../site-packages/starlette/routing.py:123)` -> `handle (starlette/routing.py)`."""
+    name, _, where = frame.partition(" (")
+    where = where.removesuffix(")")
+    path = where.rpartition(":")[0] if where.rpartition(":")[2].isdigit() else where
+    for marker in ("site-packages/", "/images/api/", "/src/", "/lib/python3.11/"):
+        if marker in path:
+            path = path.rpartition(marker)[2]
+            break
+    return f"{name} ({path})"
+
+
+def _package(frame: str) -> str:
+    """The package of a frame's file: `starlette`, `asyncio`, `threading`, ..."""
+    if frame == _C_LOOP:
+        return "uvloop (C: I/O, polling, dispatch)"
+    path = frame.rpartition(" (")[2].removesuffix(")")
+    head = path.split("/")[0]
+    return head.removesuffix(".py") if head else path
+
+
+def py_spy_report(raw_path: Path, top: int) -> dict[str, Any]:
+    """Where the API's event-loop thread spends its samples: own time per function (innermost
+    frame), time including callees, own time per package; worker threads (anyio's thread pool,
+    argon2) are counted apart. Shares are of the event-loop thread's samples."""
+    own: Counter[str] = Counter()
+    inclusive: Counter[str] = Counter()
+    packages: Counter[str] = Counter()
+    workers: Counter[str] = Counter()
+    total = 0
+    for line in raw_path.read_text().splitlines():
+        stack, _, count_text = line.rpartition(" ")
+        if not stack or not count_text.isdigit():
+            continue
+        count = int(count_text)
+        frames = [_frame_name(frame) for frame in stack.split(";") if " (" in frame]
+        if not frames:
+            continue
+        if any(frame.startswith("Thread._bootstrap ") for frame in frames):
+            workers[frames[-1]] += count
+            continue
+        total += count
+        own[frames[-1]] += count
+        packages[_package(frames[-1])] += count
+        for name in set(frames):
+            if name.rpartition(" (")[2].removesuffix(")") not in _BOOTSTRAP:
+                inclusive[name] += count
+    if not total:
+        return {"samples": 0}
+
+    def shares(counter: Counter[str], limit: int = top) -> list[list[Any]]:
+        return [[name, round(n / total, 4)] for name, n in counter.most_common(limit)]
+
+    return {
+        "samples": total,
+        "worker_thread_samples": sum(workers.values()),
+        "own": shares(own),
+        "inclusive": shares(inclusive),
+        "own_by_package": shares(packages, 15),
+        "worker_threads_own": [[n, c] for n, c in workers.most_common(5)],
+    }
+
+
+# ------------------------------------------------------------------ main
+
+
+async def run(args: argparse.Namespace, stack: Stack) -> dict[str, Any]:
+    http = CLIENTS[args.client](stack.url, args.connections)
+    try:
+        return await measure(args, stack, http)
+    finally:
+        await http.close()
+
+
+async def measure(args: argparse.Namespace, stack: Stack, http: Http) -> dict[str, Any]:
+    assert stack.postgres is not None
+    assert stack.postgres.process is not None
+    started = time.perf_counter()
+    traders = await setup_traders(http, args.traders)
+    log(
+        f"setup: {len(traders)} traders signed up, signed in and funded with "
+        f"{FUNDING['USDC']} USDC and {FUNDING['SOL']} SOL each "
+        f"({time.perf_counter() - started:.1f} s)"
+    )
+    meter = CpuMeter(stack.pids(), stack.postgres.process.pid)
+    rng = random.Random(args.seed)
+    if args.warmup > 0:
+        tally, wall = await closed_loop(http, traders, args.seed + 1, 32, args.warmup)
+        log(
+            f"warm-up: {len(tally.latencies):,} orders in {wall:.1f} s, p50 "
+            f"{pct_ms(tally.latencies, 50)} ms, errors {dict(tally.errors)}"
+        )
+
+    rates: list[dict[str, Any]] = []
+    cpu: dict[str, dict[str, float]] = {}
+    for rate in args.rates:
+        await asyncio.sleep(0.5)  # let the previous phase's tail settle
+        meter.start()
+        tally, wall = await open_loop(http, traders, rng, rate, args.seconds)
+        used = meter.stop()
+        figures = {
+            "target": int(rate) if rate.is_integer() else rate,
+            "achieved": round(len(tally.latencies) / wall, 1),
+            **latency_figures(tally.latencies),
+            "errors": dict(tally.errors),
+            "ok": len(tally.latencies),
+            "outcomes": dict(sorted(tally.outcomes.items())),
+            "api_cpu_ms_per_order": per_order_ms(used["api"], tally),
+            "send_lag_p99_ms": pct_ms(tally.lags, 99),
+            "send_lag_max_ms": round(max(tally.lags) * 1000, 3) if tally.lags else None,
+        }
+        rates.append(figures)
+        cpu[f"rate_{rate:g}"] = used
+        log(
+            f"open loop {rate:g}/s for {args.seconds:g} s: achieved {figures['achieved']:,}/s; "
+            f"latency p50 {figures['p50_ms']} p90 {figures['p90_ms']} p99 {figures['p99_ms']} "
+            f"max {figures['max_ms']} ms; errors {figures['errors']}; outcomes "
+            f"{figures['outcomes']}; generator lag p99 {figures['send_lag_p99_ms']} ms; API CPU "
+            f"{figures['api_cpu_ms_per_order']} ms per order"
+        )
+        log(cpu_line(used))
+        log_errors(tally)
+
+    await asyncio.sleep(0.5)
+    profiler: subprocess.Popen[bytes] | None = None
+    raw_profile = stack.logs / "api-py-spy.txt"
+    if args.py_spy:
+        binary = py_spy_binary()
+        if binary is None:
+            raise SystemExit("--py-spy: py-spy is not installed (.venv/bin/pip install py-spy)")
+        profiler = subprocess.Popen(
+            [binary, "record", "--pid", str(stack.pids()["api"]), "--format", "raw",
+             "--output", str(raw_profile), "--duration", str(max(1, int(args.seconds))),
+             "--rate", "200", "--nonblocking"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        await asyncio.sleep(0.5)  # py-spy attaches
+    meter.start()
+    tally, wall = await closed_loop(http, traders, args.seed + 2, args.clients, args.seconds)
+    used = meter.stop()
+    cpu["max_rate"] = used
+    max_rate = {
+        "clients": args.clients,
+        "orders_per_s": round(len(tally.latencies) / wall, 1),
+        **latency_figures(tally.latencies),
+        "errors": dict(tally.errors),
+        "ok": len(tally.latencies),
+        "outcomes": dict(sorted(tally.outcomes.items())),
+        "api_cpu_ms_per_order": per_order_ms(used["api"], tally),
+    }
+    log(
+        f"closed loop, {args.clients} clients for {args.seconds:g} s: "
+        f"{max_rate['orders_per_s']:,} orders/s; latency p50 {max_rate['p50_ms']} p90 "
+        f"{max_rate['p90_ms']} p99 {max_rate['p99_ms']} max {max_rate['max_ms']} ms; errors "
+        f"{max_rate['errors']}; API CPU {max_rate['api_cpu_ms_per_order']} ms per order"
+    )
+    log(cpu_line(used))
+    log_errors(tally)
+    result: dict[str, Any] = {"rates": rates, "max_rate": max_rate, "cpu_s": cpu}
+    if profiler is not None:
+        await asyncio.to_thread(profiler.wait, args.seconds + 30)
+        if raw_profile.exists():
+            report = py_spy_report(raw_profile, 25)
+            result["profile"] = report
+            log(
+                f"py-spy on the API during the closed loop: {report['samples']:,} samples of "
+                f"the event-loop thread, {report.get('worker_thread_samples', 0):,} of worker "
+                "threads (not counted in the shares)"
+            )
+            for title in ("own_by_package", "own", "inclusive"):
+                log(f"  {title.replace('_', ' ')} (share of the event-loop thread's samples):")
+                for name, share in report.get(title, []):
+                    log(f"    {share:7.1%}  {name}")
+            for name, count in report.get("worker_threads_own", []):
+                log(f"  worker threads: {count:,} samples in {name}")
+        else:
+            log("py-spy wrote no profile (ptrace not permitted?)")
+    return result
+
+
+def _interrupted(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(signal.Signals(signum).name)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--traders", type=int, default=50)
+    parser.add_argument(
+        "--rates", default="500,1000", help="open-loop rates, orders/s, comma separated"
+    )
+    parser.add_argument("--seconds", type=float, default=10.0, help="per phase")
+    parser.add_argument("--clients", type=int, default=64, help="closed-loop clients")
+    parser.add_argument("--connections", type=int, default=256, help="client pool size")
+    parser.add_argument("--client", choices=sorted(CLIENTS), default="aiohttp")
+    parser.add_argument("--appendfsync", choices=("always", "everysec"), default="always")
+    parser.add_argument("--warmup", type=float, default=2.0, help="seconds; 0 skips it")
+    parser.add_argument("--py-spy", action="store_true", help="profile the API (max rate)")
+    parser.add_argument("--keep-logs", action="store_true")
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args()
+    try:
+        args.rates = [float(rate) for rate in args.rates.split(",") if rate.strip()]
+    except ValueError:
+        parser.error("--rates: comma-separated numbers, e.g. 500,1000")
+    if (
+        args.traders < 1 or args.clients < 1 or args.connections < 1 or args.seconds <= 0
+        or any(rate <= 0 for rate in args.rates)
+    ):  # fmt: skip
+        parser.error("--traders, --clients, --connections, --seconds and --rates must be > 0")
+
+    stack = Stack(args.appendfsync, args.keep_logs)
+    failed = True
+    # SIGTERM (and SIGINT, even where the shell started us with it ignored) unwinds through the
+    # `finally` below, so the stack is stopped by pid either way.
+    signal.signal(signal.SIGTERM, _interrupted)
+    signal.signal(signal.SIGINT, _interrupted)
+    try:
+        stack.start()
+        log(
+            f"stack up: redis (appendfsync {args.appendfsync}), postgres, engine {SYMBOL} "
+            f"(pid {stack.pids()['engine']}), api (pid {stack.pids()['api']}) on "
+            f"{os.cpu_count()} CPUs; client {args.client}, {args.connections} connections"
+        )
+        figures = uvloop.run(run(args, stack))
+        failed = False
+    except KeyboardInterrupt as stop:
+        log(f"interrupted ({stop}): stopping the stack")
+        raise SystemExit(130) from None
+    finally:
+        stack.stop(failed)
+    result = {
+        "benchmark": "api_orders",
+        "rates": [{key: rate[key] for key in RATE_KEYS} for rate in figures["rates"]],
+        "max_rate": {key: figures["max_rate"][key] for key in MAX_RATE_KEYS},
+        "cpu_s": figures["cpu_s"],
+        "appendfsync": args.appendfsync,
+        # beyond the headline figures
+        "cpus": os.cpu_count(),
+        "client": args.client,
+        "connections": args.connections,
+        "traders": args.traders,
+        "seconds": args.seconds,
+        "python": sys.version.split()[0],
+        "rates_detail": figures["rates"],
+        "max_rate_detail": figures["max_rate"],
+    }
+    if "profile" in figures:
+        result["api_profile"] = figures["profile"]
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
