@@ -52,8 +52,8 @@ def main(argv: list[str] | None = None) -> int:
         healthy=lambda: engine.healthy(),
     )  # fmt: skip
     try:
-        engine.start()
-        engine.run(stop)
+        if engine.start(stop):
+            engine.run(stop)
     except (StaleFenceError, LeaseLostError) as error:
         log.error(
             "another engine took the market over", extra={"market": symbol, "error": str(error)}

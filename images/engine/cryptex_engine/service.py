@@ -119,7 +119,19 @@ class Engine:
 
     # ------------------------------------------------------------------ start
 
-    def start(self) -> None:
+    def start(self, stop: threading.Event | None = None) -> bool:
+        """Take the market and rebuild its state; while Redis is away, keep trying (a restarting
+        Redis must not end the engine). False when `stop` was set before it could start."""
+        while stop is None or not stop.is_set():
+            try:
+                self._start()
+                return True
+            except (redis.ConnectionError, redis.TimeoutError):
+                log.warning("redis unreachable at start, retrying", extra={"market": self.symbol})
+                time.sleep(_RETRY_DELAY_S)
+        return False
+
+    def _start(self) -> None:
         self._take_lease()
         self.token = self.ledger.take_fence(self.symbol)
         self._ensure_group()
@@ -156,6 +168,11 @@ class Engine:
 
     def _restore(self) -> None:
         """Snapshot, then every command up to the applied id, without settling anything."""
+        # From scratch each time: a start retried after Redis went away must not build on a
+        # half-done replay.
+        self.book = OrderBook(self.market.trading_state)
+        self.settlement = Settlement(self.market, {}, RollingTicker())
+        self.applied = self._snapshot_id = ""
         raw = cast(bytes | None, self.redis.get(keys.snapshot(self.symbol)))
         if raw is not None:
             snapshot = decode_engine_snapshot(raw)
@@ -197,7 +214,11 @@ class Engine:
         the book may then be ahead of what is settled, and the next start replays instead."""
         while not stop.is_set():
             self.run_once()
-        self.snapshot()
+        try:
+            self.snapshot()
+        except (redis.ConnectionError, redis.TimeoutError):
+            # Nothing is lost: the next start replays from the last snapshot that was written.
+            log.warning("redis unreachable, no snapshot at stop", extra={"market": self.symbol})
 
     def run_once(self) -> int:
         """Read, apply and settle one batch; keep the lease, heartbeat and snapshots going.
