@@ -47,9 +47,14 @@ def connect(url: str) -> redis.Redis:
     return redis.Redis.from_url(url, retry=Retry(NoBackoff(), 0))
 
 
-def connect_async(url: str) -> redis.asyncio.Redis:
-    """`connect()` for asyncio services."""
-    return redis.asyncio.Redis.from_url(url, retry=AsyncRetry(NoBackoff(), 0))
+def connect_async(url: str, max_connections: int = 64, wait_s: float = 5.0) -> redis.asyncio.Redis:
+    """`connect()` for asyncio services. Connections are bounded, and a request that finds them
+    all busy waits up to `wait_s` for one (a plain pool fails at once: a burst of requests
+    would get errors where a short queue does)."""
+    pool = redis.asyncio.BlockingConnectionPool.from_url(
+        url, max_connections=max_connections, timeout=wait_s, retry=AsyncRetry(NoBackoff(), 0)
+    )
+    return redis.asyncio.Redis(connection_pool=pool)
 
 
 class LedgerError(RuntimeError):

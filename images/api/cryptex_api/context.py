@@ -97,7 +97,11 @@ class ApiContext:
     login_limiter: RateLimiter
 
 
-def context(request: Request) -> ApiContext:
+# The dependencies are coroutines on purpose: FastAPI runs a plain `def` dependency in a worker
+# thread, and that hop cost more than everything else an order does in this process.
+
+
+async def context(request: Request) -> ApiContext:
     ctx: ApiContext = request.app.state.context
     return ctx
 
@@ -105,7 +109,7 @@ def context(request: Request) -> ApiContext:
 _bearer = HTTPBearer(auto_error=False, description="a token from POST /api/v1/signin")
 
 
-def principal(
+async def principal(
     credentials: HTTPAuthorizationCredentials | None = Depends(_bearer),
     ctx: ApiContext = Depends(context),
 ) -> Principal:
@@ -119,7 +123,7 @@ def principal(
     return found
 
 
-def admin(who: Principal = Depends(principal)) -> Principal:
+async def admin(who: Principal = Depends(principal)) -> Principal:
     if not who.is_admin:
         raise ApiError(403, Code.FORBIDDEN, "admin role required")
     return who
