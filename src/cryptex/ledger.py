@@ -54,7 +54,7 @@ def connect_async(url: str, max_connections: int = 64, wait_s: float = 5.0) -> r
     pool = redis.asyncio.BlockingConnectionPool.from_url(
         url, max_connections=max_connections, timeout=wait_s, retry=AsyncRetry(NoBackoff(), 0)
     )
-    return redis.asyncio.Redis(connection_pool=pool)
+    return redis.asyncio.Redis.from_pool(pool)  # closing the client closes its pool
 
 
 class LedgerError(RuntimeError):
