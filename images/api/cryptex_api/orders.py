@@ -9,10 +9,10 @@ import msgspec
 from fastapi import APIRouter, Depends, Query
 
 from cryptex import keys
-from cryptex.ledger import OrderRecord, PlaceOutcome
+from cryptex.ledger import OrderRecord, PlaceOutcome, order_record_for
 from cryptex.markets import MarketError, MarketSpec
 from cryptex.tokens import Principal
-from cryptex.wire import DepthSnapshot, Fill, OrderReply, Side
+from cryptex.wire import DepthSnapshot, Fill, OrderReply, PlaceOrder, Side
 from cryptex_api import translate
 from cryptex_api.context import ApiContext, context, principal
 from cryptex_api.errors import ApiError, Code, bad_request
@@ -47,6 +47,19 @@ def _out(record: OrderRecord, market: MarketSpec, reply: OrderReply | None) -> O
         record = msgspec.structs.replace(record, status=reply.status, executed=reply.executed)
     fills: list[Fill] = reply.fills if reply is not None else []
     return translate.order_out(record, market, fills)
+
+
+def _settled(command: PlaceOrder, market: MarketSpec, reply: OrderReply) -> OrderRecord:
+    """The record of a new order as its settlement wrote it, without reading it back: every
+    fill of a new order is in its reply, and its events carry the command's timestamp."""
+    lock_asset = market.quote.symbol if command.side is Side.BUY else market.base.symbol
+    return msgspec.structs.replace(
+        order_record_for(command, market, lock_asset),
+        status=reply.status,
+        executed=reply.executed,
+        executed_quote=sum(market.notional(fill.price, fill.quantity) for fill in reply.fills),
+        reason=reply.reason,
+    )
 
 
 @router.post(
@@ -92,9 +105,12 @@ async def place_order(
         ctx.replies.forget(order_id, future)
         return _out(await _own_order(ctx, result.order_id, who), market, None)
     reply = await ctx.replies.wait(order_id, future, ctx.settings.reply_timeout_ms / 1000)
-    record = await ctx.ledger.order(order_id)
-    assert record is not None  # the place script wrote it
-    return _out(record, market, reply)
+    if reply is None:  # the engine is late: the order as the ledger holds it now
+        record = await ctx.ledger.order(order_id)
+        assert record is not None  # the place script wrote it
+        return _out(record, market, None)
+    assert result.command is not None  # placed
+    return translate.order_out(_settled(result.command, market, reply), market, reply.fills)
 
 
 @router.get("/order/{order_id}", response_model=OrderOut)

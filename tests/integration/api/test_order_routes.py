@@ -152,3 +152,34 @@ def test_without_an_engine_reply_the_order_is_answered_as_it_stands(
     assert (order["status"], order["executedQty"]) == ("NEW", "0.0000")
     assert 2 <= waited < 6
     assert a.http.get(f"/api/v1/order/{order['orderId']}").json()["status"] == "NEW"
+
+
+def test_the_answer_to_a_place_is_the_order_as_it_is_then_stored(
+    traders: tuple[Trader, Trader],
+) -> None:
+    """The place answer is built from the engine's reply, not read back: it must agree with
+    what a lookup finds, whatever the outcome."""
+    a, b = traders
+    place(b, **SELL_2_AT_150)
+    answers = [
+        place(a, side="buy", price="140", quantity="1"),  # rests: NEW
+        place(a, side="buy", price="150", quantity="0.5"),  # FILLED
+        place(a, side="buy", price="151", quantity="2", clientOrderId="part"),  # PARTIALLY_FILLED
+        place(b, side="sell", price="130", quantity="0.2", timeInForce="IOC"),  # fills 0.2 at 151
+        place(b, side="sell", price="160", quantity="1", timeInForce="IOC"),  # EXPIRED
+        place(b, side="sell", price="155", quantity="1", postOnly=True),  # rests
+        place(a, side="buy", price="155", quantity="1", postOnly=True),  # would take: refused
+    ]
+    statuses = [answer["status"] for answer in answers]
+    assert statuses == [
+        "NEW", "FILLED", "PARTIALLY_FILLED", "FILLED", "EXPIRED", "NEW", "REJECTED",
+    ]  # fmt: skip
+    for answer in answers:
+        trader = a if answer["side"] == "BUY" else b
+        stored = trader.http.get(f"/api/v1/order/{answer['orderId']}").json()
+        if answer["status"] in ("NEW", "PARTIALLY_FILLED"):
+            # Later orders may have traded with it since: only what it was then must agree.
+            stored = {**stored, "status": answer["status"], "executedQty": answer["executedQty"]}
+            stored["cumulativeQuoteQty"] = answer["cumulativeQuoteQty"]
+            stored["updated"] = answer["updated"]
+        assert {**stored, "fills": answer["fills"]} == answer
