@@ -341,6 +341,7 @@ class Ledger:
         self._settle = client.register_script(_script("settle"))
         self._guarded_set = client.register_script(_script("guarded_set"))
         self._renew_lease = client.register_script(_script("renew_lease"))
+        self._release_lease = client.register_script(_script("release_lease"))
         self._audit = client.register_script(_script("audit"))
 
     # -------------------------------------------------------------- trader side
@@ -392,6 +393,9 @@ class Ledger:
 
     def renew_lease(self, symbol: str, holder: str, ttl_ms: int) -> bool:
         return bool(self._renew_lease(keys=[keys.lease(symbol)], args=[holder, ttl_ms]))
+
+    def release_lease(self, symbol: str, holder: str) -> bool:
+        return bool(self._release_lease(keys=[keys.lease(symbol)], args=[holder]))
 
     def take_fence(self, symbol: str) -> int:
         return int(self.redis.incr(keys.fence(symbol)))

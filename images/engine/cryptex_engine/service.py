@@ -216,8 +216,11 @@ class Engine:
             self.run_once()
         try:
             self.snapshot()
+            # The state is saved: the next engine (a roll) may start at once.
+            self.ledger.release_lease(self.symbol, self.settings.instance)
         except (redis.ConnectionError, redis.TimeoutError):
-            # Nothing is lost: the next start replays from the last snapshot that was written.
+            # Nothing is lost: the next start replays from the last snapshot that was written,
+            # once this engine's lease has lapsed.
             log.warning("redis unreachable, no snapshot at stop", extra={"market": self.symbol})
 
     def run_once(self) -> int:

@@ -3,6 +3,8 @@ settle nothing (nor snapshot)."""
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 import redis
 
@@ -58,3 +60,20 @@ def test_an_engine_waits_for_a_lease_held_by_another(
     second = engine_for(redis_client, sol, "second")
     assert redis_client.get(keys.lease(sol.symbol)) == b"second"
     assert second.token == first.token + 1
+
+
+def test_a_stopped_engine_hands_its_lease_over_at_once(
+    redis_client: redis.Redis, sol: MarketSpec
+) -> None:
+    settings = EngineSettings(market=sol.symbol, instance="first", lease_ttl_ms=60_000)
+    first = Engine(redis_client, sol, settings)
+    first.start()
+    stop = threading.Event()
+    stop.set()
+    first.run(stop)  # returns at once: the stop snapshot, then the lease is given up
+    assert redis_client.get(keys.lease(sol.symbol)) is None
+    assert not first.ledger.release_lease(sol.symbol, "first")  # only a holder releases
+
+    second = engine_for(redis_client, sol, "second")  # no wait for a 60 s lease to lapse
+    assert not second.ledger.release_lease(sol.symbol, "first")
+    assert redis_client.get(keys.lease(sol.symbol)) == b"second"
