@@ -324,6 +324,9 @@ class ControlPlane:
             f"--tls-private-key-file={serving_key}",
             f"--client-ca-file={ca_crt}",
             "--authorization-mode=Node,RBAC",
+            # As production clusters do: setting an ownerReference with blockOwnerDeletion
+            # needs the right to update the owner's finalizers (operator/rbac.yaml grants it).
+            "--enable-admission-plugins=OwnerReferencesPermissionEnforcement",
             "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
             f"--service-account-key-file={sa_key}",
             f"--service-account-signing-key-file={sa_key}",

@@ -8,8 +8,12 @@ import logging
 import sys
 from datetime import UTC, datetime
 
-# Attributes every LogRecord has; anything else on a record came from `extra=`.
-_STANDARD = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message"}
+# Attributes every LogRecord has; anything else on a record came from `extra=`. kopf's loggers
+# add its whole settings object to every record (kilobytes a line): left out too.
+_STANDARD = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
+    "message",
+    "settings",
+}
 
 
 class JsonFormatter(logging.Formatter):

@@ -1,4 +1,5 @@
-"""A real Kubernetes control plane (hack/testbed), started once for the session.
+"""A real Kubernetes control plane (hack/testbed), started once for the session, and the Market
+CRD installed on it once (`market_crd`).
 
 The binaries come from `hack/testbed/build.sh`; without them every test here is skipped.
 """
@@ -15,7 +16,10 @@ from typing import Any
 
 import pytest
 
-_TESTBED = Path(__file__).resolve().parents[3] / "hack" / "testbed" / "testbed.py"
+_REPO = Path(__file__).resolve().parents[3]
+_TESTBED = _REPO / "hack" / "testbed" / "testbed.py"
+MARKET_CRD = _REPO / "crds" / "market.yaml"
+MARKET_CRD_NAME = "markets.cryptex.io"
 
 
 def _load_testbed() -> ModuleType:
@@ -57,3 +61,37 @@ def namespace(kube_cluster: Any) -> Iterator[str]:
     kube_cluster.kubectl("create", "namespace", name)
     yield name
     kube_cluster.kubectl("delete", "namespace", name, "--wait=false")
+
+
+def crd_condition(crd: dict[str, Any], kind: str) -> str | None:
+    """The status ("True", "False", "Unknown") of a CRD's condition `kind`; None without it."""
+    for condition in crd.get("status", {}).get("conditions", []):
+        if condition["type"] == kind:
+            status: str = condition["status"]
+            return status
+    return None
+
+
+@pytest.fixture(scope="session")
+def market_crd(kube_cluster: Any) -> Iterator[dict[str, Any]]:
+    """crds/market.yaml installed and Established; the CRD as the server holds it."""
+    kube_cluster.kubectl("apply", "-f", str(MARKET_CRD))
+    try:
+
+        def established() -> dict[str, Any] | None:
+            found: dict[str, Any] = kube_cluster.kubectl_json("get", "crd", MARKET_CRD_NAME)
+            return found if crd_condition(found, "Established") == "True" else None
+
+        crd = kube_cluster.wait_for(f"{MARKET_CRD_NAME} to be Established", established)
+        # Established means served; kubectl still has to discover the new resource.
+        kube_cluster.wait_for(
+            "kubectl to discover markets",
+            lambda: kube_cluster.kubectl("get", "markets", "-A", check=False).returncode == 0,
+        )
+        yield crd
+    finally:
+        # Its Markets go with it: one left with a finalizer (a test that failed halfway) would
+        # hold the deletion up, and the timeout then says so.
+        kube_cluster.kubectl(
+            "delete", "crd", MARKET_CRD_NAME, "--ignore-not-found", "--timeout=60s"
+        )

@@ -1,8 +1,8 @@
 """crds/market.yaml on a real API server: accepted, served, validated, defaulted and pruned.
 
 tests/unit/crd checks the schema with jsonschema and the CEL rules with cel-python; here the
-testbed's kube-apiserver has the last word. The CRD is installed once for the module; every
-test puts its Markets in its own namespace.
+testbed's kube-apiserver has the last word. The CRD is installed once for the session (the
+`market_crd` fixture of the conftest); every test puts its Markets in its own namespace.
 """
 
 from __future__ import annotations
@@ -11,20 +11,19 @@ import copy
 import json
 import re
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
+from tests.integration.kube.conftest import crd_condition
+
 pytestmark = pytest.mark.kube
 
 REPO = Path(__file__).resolve().parents[3]
-CRD_PATH = REPO / "crds" / "market.yaml"
 EXAMPLES_DIR = REPO / "crds" / "examples"
 EXAMPLES = sorted(path.name for path in EXAMPLES_DIR.glob("*.yaml"))
-CRD_NAME = "markets.cryptex.io"
 
 DIFFERENT_ASSETS = "base and quote must be different assets"
 CLOSED_IS_TERMINAL = "tradingState Closed is terminal; a closed market cannot be reopened"
@@ -67,41 +66,6 @@ def a_market(name: str = "sol-usdc", /, **changes: Any) -> dict[str, Any]:
         else:
             node[last] = copy.deepcopy(value)
     return manifest
-
-
-def _condition(crd: dict[str, Any], kind: str) -> str | None:
-    for condition in crd.get("status", {}).get("conditions", []):
-        if condition["type"] == kind:
-            status: str = condition["status"]
-            return status
-    return None
-
-
-@pytest.fixture(scope="module")
-def market_crd(kube_cluster: Any) -> Iterator[dict[str, Any]]:
-    """crds/market.yaml installed and Established; the CRD as the server holds it."""
-    kube_cluster.kubectl("apply", "-f", str(CRD_PATH))
-    try:
-        crd = kube_cluster.wait_for(
-            f"{CRD_NAME} to be Established",
-            lambda: (
-                found
-                if _condition(
-                    found := kube_cluster.kubectl_json("get", "crd", CRD_NAME), "Established"
-                )
-                == "True"
-                else None
-            ),
-        )
-        # Established means served; kubectl still has to discover the new resource.
-        kube_cluster.wait_for(
-            "kubectl to discover markets",
-            lambda: kube_cluster.kubectl("get", "markets", "-A", check=False).returncode == 0,
-        )
-        yield crd
-    finally:
-        # Its Markets go with it, so that a later module can install it afresh.
-        kube_cluster.kubectl("delete", "crd", CRD_NAME, "--ignore-not-found", "--timeout=60s")
 
 
 @pytest.fixture
@@ -161,8 +125,8 @@ def test_the_api_server_accepts_and_serves_the_crd(
 ) -> None:
     # Being Established at all means the schema is structural and every CEL rule compiled
     # within the cost budget: the server refuses a CRD outright otherwise.
-    assert _condition(market_crd, "NamesAccepted") == "True"
-    assert _condition(market_crd, "NonStructuralSchema") is None
+    assert crd_condition(market_crd, "NamesAccepted") == "True"
+    assert crd_condition(market_crd, "NonStructuralSchema") is None
     accepted = market_crd["status"]["acceptedNames"]
     assert (accepted["kind"], accepted["plural"], accepted["shortNames"]) == (
         "Market",
