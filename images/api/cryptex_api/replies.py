@@ -53,8 +53,12 @@ class ReplyListener:
     async def wait(
         self, order_id: int, future: asyncio.Future[OrderReply], timeout_s: float
     ) -> OrderReply | None:
+        # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a cancellation that
+        # arrives as the wait ends (a request or shutdown that then hangs). A timeout cancels the
+        # future itself, which nothing else awaits, and the listener skips futures that are done.
         try:
-            return await asyncio.wait_for(asyncio.shield(future), timeout_s)
+            async with asyncio.timeout(timeout_s):
+                return await future
         except TimeoutError:
             return None
         finally:
