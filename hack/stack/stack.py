@@ -1,0 +1,996 @@
+"""The whole exchange on one machine, as plain processes: `make up`, `make down`.
+
+    python3 hack/stack/stack.py up [--detach]   # Ctrl-C stops it; `up` again resumes
+    python3 hack/stack/stack.py status
+    python3 hack/stack/stack.py down            # from another terminal, or after --detach
+
+`up` installs what is missing (the .venv through `make install`; `redis-server` and PostgreSQL
+through apt-get), starts Redis (AOF, `appendfsync always`) and PostgreSQL with their data in the
+data dir (`.cryptex/` by default; `initdb` once), applies the migrations, lists the markets of
+`crds/examples/` in the Redis registry, and starts one engine per market, the REST API, the
+WebSocket server, the DB processor and the market maker (when `cryptex_mm` is installed, with an
+account of its own). It waits until every one answers its health check, then prints the URLs,
+an admin token and a funded demo trader. With CRYPTEX_REDIS_URL or CRYPTEX_DATABASE_URL set,
+that server is used instead of a local one.
+
+Everything lasts across restarts: Redis's append-only file, PostgreSQL's cluster, the JWT secret
+and the generated passwords are kept in the data dir, so balances, orders, history and even
+issued tokens are there after the next `up`. Logs go to `<data dir>/logs/`, the process ids to
+`<data dir>/pids`. Stopping sends each process its stop signal (SIGTERM; SIGINT, the fast
+shutdown, for PostgreSQL), clients before servers, waits, then SIGKILLs what is left.
+
+`down` and `status` need only the standard library. `up` re-executes itself with the .venv's
+Python, whose packages (redis, asyncpg, PyYAML, cryptex) it uses to prepare Redis and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import importlib.util
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_DATA_DIR = ROOT / ".cryptex"
+DEFAULT_MARKETS = ROOT / "crds" / "examples"
+SERVICE_PACKAGES = ("cryptex", "cryptex_api", "cryptex_dbproc", "cryptex_engine", "cryptex_ws")
+_REEXEC_MARK = "CRYPTEX_STACK_REEXEC"
+
+# Off the defaults of system-wide Redis and PostgreSQL (6379, 5432, and the next ports Debian
+# gives further PostgreSQL clusters), so a packaged server that apt started does not collide.
+DEFAULT_PORTS = {"api": 8000, "ws": 8001, "redis": 6390, "postgres": 5490, "metrics": 9110}
+
+# Stop order: stage 0 first. Clients go before what they use; storage goes last.
+STAGE_MM, STAGE_EDGE, STAGE_CORE, STAGE_STORAGE, STAGE_SUPERVISOR = 0, 1, 2, 3, -1
+STOP_TIMEOUT_S = 20.0  # per stage, then SIGKILL
+# What makes a foreground `up` stop the stack: Ctrl-C, `down`, a closed terminal.
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+# Emails of the accounts the stack makes (RFC 2606 names: nothing is ever sent).
+ADMIN_EMAIL = "admin@example.com"
+DEMO_EMAIL = "demo@example.com"
+MM_EMAIL = "market-maker@example.com"
+# Whole units credited once to each (other assets: DEFAULT_FUNDS).
+DEMO_FUNDS = {"USDC": "100000", "SOL": "500", "BTC": "2", "ETH": "40"}
+DEFAULT_FUNDS = "1000"
+# Where the market maker starts quoting while a book is empty (whole quote units).
+MM_PRICES = {"SOL_USDC": "150", "BTC_USDC": "60000", "ETH_USDC": "3000"}
+MM_QUOTE_FUNDS = 1_800_000  # whole units of each quote asset, shared by its markets
+
+
+class StackError(RuntimeError):
+    """Something the stack cannot work around; the message says what to do."""
+
+
+class Interrupted(BaseException):
+    """One of STOP_SIGNALS reached the supervisor."""
+
+
+def say(line: str) -> None:
+    print(f"stack: {line}", file=sys.stderr, flush=True)
+
+
+# ------------------------------------------------------------------ the data dir
+
+
+@dataclass
+class Ports:
+    api: int
+    ws: int
+    redis: int
+    postgres: int
+    dbproc: int  # metrics and /healthz
+    ws_metrics: int
+    mm: int
+    engines: dict[str, int] = field(default_factory=dict)  # by market symbol
+
+    def all(self) -> list[int]:
+        fixed = [self.api, self.ws, self.redis, self.postgres, self.dbproc, self.ws_metrics]
+        return [*fixed, self.mm, *self.engines.values()]
+
+
+def free_ports(count: int) -> list[int]:
+    # Bound all at once, so the kernel cannot hand out the same port twice.
+    probes = [socket.socket() for _ in range(count)]
+    try:
+        for probe in probes:
+            probe.bind(("127.0.0.1", 0))
+        return [probe.getsockname()[1] for probe in probes]
+    finally:
+        for probe in probes:
+            probe.close()
+
+
+def choose_ports(args: argparse.Namespace, data: Path, symbols: Sequence[str]) -> Ports:
+    """Options first, then the ports of the last run from this data dir, then the defaults
+    (or free ones with --free-ports). The result is kept for the next run."""
+    saved_path = data / "ports.json"
+    saved: dict[str, Any] = {}
+    if saved_path.exists() and not args.free_ports:
+        saved = json.loads(saved_path.read_text())
+    spare = iter(free_ports(16 + len(symbols)))
+    base = args.metrics_port if args.metrics_port is not None else DEFAULT_PORTS["metrics"]
+
+    def pick(name: str, option: int | None, default: int) -> int:
+        if option is not None:
+            return option
+        if name in saved:
+            return int(saved[name])
+        return next(spare) if args.free_ports else default
+
+    ports = Ports(
+        api=pick("api", args.api_port, DEFAULT_PORTS["api"]),
+        ws=pick("ws", args.ws_port, DEFAULT_PORTS["ws"]),
+        redis=pick("redis", args.redis_port, DEFAULT_PORTS["redis"]),
+        postgres=pick("postgres", args.postgres_port, DEFAULT_PORTS["postgres"]),
+        dbproc=pick("dbproc", args.metrics_port, base),
+        ws_metrics=pick("ws_metrics", None if args.metrics_port is None else base + 1, base + 1),
+        mm=pick("mm", None if args.metrics_port is None else base + 2, base + 2),
+    )
+    saved_engines: dict[str, int] = saved.get("engines", {})
+    for index, symbol in enumerate(symbols):
+        explicit = None if args.metrics_port is None else base + 3 + index
+        if explicit is None and symbol in saved_engines:
+            ports.engines[symbol] = int(saved_engines[symbol])
+        elif explicit is None and args.free_ports:
+            ports.engines[symbol] = next(spare)
+        else:
+            ports.engines[symbol] = explicit if explicit is not None else base + 3 + index
+    taken = ports.all()
+    if len(set(taken)) != len(taken):
+        raise StackError(f"two services were given the same port: {taken}")
+    write_private(saved_path, json.dumps(asdict(ports), indent=2))
+    return ports
+
+
+def write_private(path: Path, text: str) -> None:
+    """Write a file only its owner reads, atomically (it may hold passwords or tokens)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.partial")
+    partial.write_text(text)
+    partial.chmod(0o600)
+    partial.replace(path)
+
+
+def kept_secret(path: Path, make: Callable[[], str]) -> str:
+    """A value generated once and kept in the data dir."""
+    if not path.exists():
+        write_private(path, make() + "\n")
+    return path.read_text().strip()
+
+
+def credentials(data: Path) -> dict[str, dict[str, str]]:
+    def make() -> str:
+        return json.dumps(
+            {who: {"email": email, "password": secrets.token_urlsafe(18)}
+             for who, email in (("admin", ADMIN_EMAIL), ("demo", DEMO_EMAIL), ("mm", MM_EMAIL))},
+            indent=2,
+        )  # fmt: skip
+
+    loaded: dict[str, dict[str, str]] = json.loads(kept_secret(data / "credentials.json", make))
+    return loaded
+
+
+# ------------------------------------------------------------------ processes
+
+
+def _proc_start_time(pid: int) -> int | None:
+    """The process's start time (clock ticks after boot): with the pid, it names one process."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return None
+    if fields[0] in ("Z", "X"):  # exited, not yet reaped
+        return None
+    return int(fields[19])
+
+
+@dataclass
+class Proc:
+    """A process of the stack. `popen` is set in the supervisor that started it; elsewhere the
+    pid and its start time identify it (a reused pid is never signalled)."""
+
+    name: str
+    pid: int
+    start: int | None
+    stage: int
+    stop_signal: str = "SIGTERM"
+    health: str | None = None  # URL answering 200 when healthy
+    log: str | None = None
+    popen: subprocess.Popen[bytes] | None = field(default=None, repr=False, compare=False)
+
+    def alive(self) -> bool:
+        if self.popen is not None:
+            return self.popen.poll() is None
+        return self.start is not None and _proc_start_time(self.pid) == self.start
+
+    def signal(self, signum: int) -> None:
+        if self.alive():
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.pid, signum)
+
+    def record(self) -> dict[str, Any]:
+        return {
+            "name": self.name, "pid": self.pid, "start": self.start, "stage": self.stage,
+            "stop_signal": self.stop_signal, "health": self.health, "log": self.log,
+        }  # fmt: skip
+
+
+def stop_all(procs: Sequence[Proc], timeout: float = STOP_TIMEOUT_S) -> None:
+    """Stage by stage: each process gets its stop signal, then SIGKILL after `timeout`."""
+    for stage in sorted({p.stage for p in procs}):
+        group = [p for p in procs if p.stage == stage and p.alive()]
+        for proc in group:
+            proc.signal(getattr(signal, proc.stop_signal))
+        deadline = time.monotonic() + timeout
+        while any(p.alive() for p in group) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        for proc in group:
+            if proc.alive():
+                say(f"{proc.name} did not stop within {timeout:.0f}s: SIGKILL")
+                proc.signal(signal.SIGKILL)
+        for proc in group:
+            if proc.popen is not None:
+                proc.popen.wait()
+            else:
+                while proc.alive():
+                    time.sleep(0.02)
+
+
+def stop_order(procs: Sequence[Proc]) -> str:
+    alive = sorted((p for p in procs if p.alive()), key=lambda p: p.stage)
+    return ", ".join(p.name for p in alive)
+
+
+def http_status(url: str, timeout: float = 1.0) -> int | None:
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as error:
+        return error.code
+    except (OSError, ValueError):
+        return None
+
+
+def http_json(
+    method: str, url: str, body: object = None, token: str | None = None, timeout: float = 10
+) -> tuple[int, Any]:
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(url, data=data, method=method)
+    request.add_header("Content-Type", "application/json")
+    if token:
+        request.add_header("Authorization", f"Bearer {token}")
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return int(response.status), json.loads(response.read() or b"null")
+    except urllib.error.HTTPError as error:
+        raw = error.read()
+        try:
+            return error.code, json.loads(raw)
+        except ValueError:
+            return error.code, raw.decode(errors="replace")
+
+
+def log_tail(path: str | Path | None, lines: int = 15) -> str:
+    if path is None:
+        return ""
+    try:
+        text = Path(path).read_text(errors="replace").splitlines()[-lines:]
+    except OSError:
+        return ""
+    return "\n".join(f"    | {line}" for line in text)
+
+
+class Supervisor:
+    """Starts the stack's processes in their own sessions (Ctrl-C reaches the supervisor only,
+    which then stops them in order) and keeps their pids in the data dir."""
+
+    def __init__(self, data: Path) -> None:
+        self.data = data
+        self.logs = data / "logs"
+        self.logs.mkdir(parents=True, exist_ok=True)
+        self.procs: list[Proc] = []
+        self.pids_path = data / "pids"
+
+    def spawn(
+        self, name: str, argv: Sequence[str], *, stage: int, env: dict[str, str] | None = None,
+        health: str | None = None, stop_signal: str = "SIGTERM", user: str | None = None,
+        cwd: Path | None = None,
+    ) -> Proc:  # fmt: skip
+        log_path = self.logs / f"{name}.log"
+        with log_path.open("ab") as log:  # the child keeps its own descriptor
+            popen = subprocess.Popen(
+                list(argv), stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                env=env, user=user, cwd=cwd or ROOT, start_new_session=True,
+            )  # fmt: skip
+        proc = Proc(
+            name, popen.pid, _proc_start_time(popen.pid), stage, stop_signal, health,
+            str(log_path), popen,
+        )  # fmt: skip
+        self.procs.append(proc)
+        self.save_pids()
+        return proc
+
+    def save_pids(self, *, with_supervisor: bool = True) -> None:
+        records = [p.record() for p in self.procs]
+        if with_supervisor:
+            me = Proc("stack", os.getpid(), _proc_start_time(os.getpid()), STAGE_SUPERVISOR)
+            records.insert(0, me.record())
+        write_private(self.pids_path, json.dumps(records, indent=2))
+
+    def wait_healthy(self, procs: Sequence[Proc], timeout: float) -> None:
+        waiting = [p for p in procs if p.health]
+        deadline = time.monotonic() + timeout
+        while waiting:
+            for proc in list(waiting):
+                if not proc.alive():
+                    raise StackError(
+                        f"{proc.name} exited during start; the end of {proc.log}:\n"
+                        + log_tail(proc.log)
+                    )
+                assert proc.health is not None
+                if http_status(proc.health) == 200:
+                    say(f"{proc.name} is healthy")
+                    waiting.remove(proc)
+            if waiting and time.monotonic() > deadline:
+                names = ", ".join(p.name for p in waiting)
+                tails = "\n".join(f"  {p.log}:\n{log_tail(p.log)}" for p in waiting)
+                raise StackError(f"{names} not healthy after {timeout:.0f}s\n{tails}")
+            time.sleep(0.1)
+
+    def stop(self) -> None:
+        if self.procs:
+            say("stopping: " + stop_order(self.procs))
+        stop_all(self.procs)
+        self.pids_path.unlink(missing_ok=True)
+        self.procs = []
+
+
+def read_pids(data: Path) -> list[Proc]:
+    path = data / "pids"
+    if not path.exists():
+        return []
+    return [Proc(**record) for record in json.loads(path.read_text())]
+
+
+# ------------------------------------------------------------------ what has to be installed
+
+
+def in_service_env() -> bool:
+    return all(importlib.util.find_spec(name) is not None for name in SERVICE_PACKAGES)
+
+
+def ensure_venv(venv: Path) -> None:
+    """Run under the .venv's Python, making it first (`make install`) when it is missing."""
+    if in_service_env():
+        return
+    if os.environ.get(_REEXEC_MARK):  # already re-executed: never loop
+        raise StackError(f"{sys.executable} cannot import {', '.join(SERVICE_PACKAGES)}")
+    python = venv / "bin" / "python"
+    probe = f"import {', '.join(SERVICE_PACKAGES)}"
+    usable = python.exists() and subprocess.run([python, "-c", probe], check=False).returncode == 0
+    if not usable:
+        say(f"installing the workspace into {venv} (make install)")
+        subprocess.run(["make", "-C", str(ROOT), "install", f"VENV={venv}"], check=True)
+    os.environ[_REEXEC_MARK] = "1"
+    os.execv(python, [str(python), str(Path(__file__).resolve()), *sys.argv[1:]])
+
+
+def postgres_bin_dir(explicit: Path | None) -> Path | None:
+    """PostgreSQL's server binaries: --pg-bin, else on PATH, else Debian's versioned directory
+    (the newest version there)."""
+    if explicit is not None:
+        return explicit
+    on_path = shutil.which("initdb")
+    if on_path is not None and (Path(on_path).parent / "postgres").exists():
+        return Path(on_path).parent
+    debian = Path("/usr/lib/postgresql")
+    found = [p.parent for p in debian.glob("*/bin/postgres") if p.parent.parent.name.isdigit()]
+    found.sort(key=lambda bin_dir: int(bin_dir.parent.name))
+    return found[-1] if found else None
+
+
+def install_packages(packages: Sequence[str], allowed: bool) -> None:
+    if not packages:
+        return
+    if not allowed:
+        raise StackError(
+            f"missing: {', '.join(packages)} (without --no-install, `up` installs them with "
+            "apt-get; or point CRYPTEX_REDIS_URL / CRYPTEX_DATABASE_URL at running servers)"
+        )
+    if shutil.which("apt-get") is None:
+        raise StackError(f"install {', '.join(packages)} (no apt-get on this machine)")
+    sudo: list[str] = []
+    if os.geteuid() != 0:
+        if shutil.which("sudo") is None:
+            raise StackError(f"apt-get needs root to install {', '.join(packages)}")
+        sudo = ["sudo"]
+    say(f"installing {', '.join(packages)} with apt-get")
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    subprocess.run([*sudo, "apt-get", "update", "-qq"], check=True, env=env)
+    subprocess.run([*sudo, "apt-get", "install", "-y", "-qq", *packages], check=True, env=env)
+
+
+# ------------------------------------------------------------------ servers
+
+
+def start_redis(sup: Supervisor, port: int) -> tuple[Proc, str]:
+    binary = shutil.which("redis-server")
+    if binary is None:
+        raise StackError("redis-server is not installed")
+    directory = sup.data / "redis"
+    directory.mkdir(parents=True, exist_ok=True)
+    proc = sup.spawn(
+        "redis",
+        [
+            binary, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(directory),
+            "--appendonly", "yes", "--appendfsync", "always", "--save", "",
+            "--daemonize", "no",
+        ],
+        stage=STAGE_STORAGE,
+    )  # fmt: skip
+    return proc, f"redis://127.0.0.1:{port}/0"
+
+
+def wait_redis(proc: Proc, url: str, timeout: float) -> None:
+    import redis
+
+    client = redis.Redis.from_url(url)
+    deadline = time.monotonic() + timeout
+    try:
+        while True:
+            try:
+                client.ping()
+                say("redis is up")
+                return
+            except redis.ConnectionError:
+                if not proc.alive() or time.monotonic() > deadline:
+                    raise StackError(f"redis did not start:\n{log_tail(proc.log)}") from None
+                time.sleep(0.05)
+    finally:
+        client.close()
+
+
+def start_postgres(sup: Supervisor, port: int, bin_dir: Path) -> tuple[Proc, str]:
+    """`initdb` once, then the server on 127.0.0.1 only (no Unix socket, so no path to share).
+    PostgreSQL refuses to run as root; as root it runs as the `postgres` user that the package
+    creates, started as that user directly so that the pid kept is the server's own."""
+    directory = sup.data / "postgres"
+    directory.mkdir(parents=True, exist_ok=True)
+    user = None
+    if os.geteuid() == 0:
+        user = "postgres"
+        shutil.chown(directory, user, user)
+        reachable = subprocess.run(["test", "-w", str(directory)], user=user, check=False)
+        if reachable.returncode != 0:
+            raise StackError(
+                f"the postgres user cannot reach {directory} (a parent directory is closed to "
+                "it): use --data-dir somewhere it can, or set CRYPTEX_DATABASE_URL"
+            )
+    log_path = sup.logs / "postgres.log"
+    if not (directory / "PG_VERSION").exists():
+        say(f"initdb {directory}")
+        with log_path.open("ab") as log:
+            done = subprocess.run(
+                [
+                    str(bin_dir / "initdb"), "-D", str(directory), "-U", "cryptex",
+                    "--auth=trust", "--encoding=UTF8", "--locale=C",
+                ],
+                stdout=log, stderr=subprocess.STDOUT, user=user, cwd=directory, check=False,
+            )  # fmt: skip
+        if done.returncode != 0:
+            raise StackError(f"initdb failed:\n{log_tail(log_path)}")
+    proc = sup.spawn(
+        "postgres",
+        [
+            str(bin_dir / "postgres"), "-D", str(directory), "-p", str(port),
+            "-h", "127.0.0.1", "-c", "unix_socket_directories=",
+        ],
+        stage=STAGE_STORAGE, stop_signal="SIGINT", user=user, cwd=directory,
+    )  # fmt: skip
+    return proc, f"postgresql://cryptex@127.0.0.1:{port}/cryptex"
+
+
+def prepare_database(url: str, proc: Proc | None, timeout: float) -> None:
+    """Wait for PostgreSQL, create the database of a fresh local cluster, apply migrations."""
+    import asyncpg
+
+    from cryptex import db
+
+    async def connect(database: str | None) -> asyncpg.Connection:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                if database is None:
+                    return await asyncpg.connect(url, timeout=2)
+                return await asyncpg.connect(url, database=database, timeout=2)
+            except (TimeoutError, OSError, asyncpg.CannotConnectNowError):
+                if (proc is not None and not proc.alive()) or time.monotonic() > deadline:
+                    detail = f":\n{log_tail(proc.log)}" if proc is not None else ""
+                    raise StackError(f"PostgreSQL is not reachable at {url}{detail}") from None
+                await asyncio.sleep(0.1)
+
+    async def run() -> list[str]:
+        if proc is not None:  # our own cluster: its database may not exist yet
+            admin = await connect("postgres")
+            try:
+                if not await admin.fetchval("SELECT 1 FROM pg_database WHERE datname='cryptex'"):
+                    await admin.execute("CREATE DATABASE cryptex")
+            finally:
+                await admin.close()
+        await (await connect(None)).close()
+        pool = await asyncpg.create_pool(url, min_size=1, max_size=1)
+        try:
+            return await db.migrate(pool)
+        finally:
+            await pool.close()
+
+    applied = asyncio.run(run())
+    say(f"PostgreSQL is up; migrations applied now: {', '.join(applied) or 'none (up to date)'}")
+
+
+def register_markets(redis_url: str, manifests: dict[str, dict[str, Any]]) -> None:
+    """List the markets in the registry, as the operator does for `Market` resources."""
+    import redis
+
+    from cryptex import registry
+
+    client = redis.Redis.from_url(redis_url)
+    try:
+        for manifest in manifests.values():
+            registry.register(client, manifest)
+    except redis.ConnectionError as error:
+        raise StackError(f"Redis is not reachable at {redis_url}: {error}") from None
+    finally:
+        client.close()
+    say(f"markets listed: {', '.join(manifests)}")
+
+
+def read_manifests(directory: Path) -> dict[str, dict[str, Any]]:
+    import yaml
+
+    from cryptex.markets import MarketSpec
+
+    manifests = {}
+    for path in sorted(directory.glob("*.yaml")):
+        manifest = yaml.safe_load(path.read_text())
+        manifests[MarketSpec.from_manifest(manifest).symbol] = manifest
+    if not manifests:
+        raise StackError(f"no Market manifests in {directory}")
+    return dict(sorted(manifests.items()))
+
+
+def assets(manifests: dict[str, dict[str, Any]]) -> list[str]:
+    found = set()
+    for manifest in manifests.values():
+        found |= {manifest["spec"]["base"]["symbol"], manifest["spec"]["quote"]["symbol"]}
+    return sorted(found)
+
+
+# ------------------------------------------------------------------ accounts
+
+
+def account(api: str, email: str, password: str, *, sign_up: bool = True) -> tuple[int, str]:
+    """Sign up (once) and sign in: (account id, bearer token)."""
+    body = {"email": email, "password": password}
+    if sign_up:
+        status, reply = http_json("POST", f"{api}/api/v1/signup", body)
+        if status not in (201, 409):
+            raise StackError(f"sign-up of {email}: {status} {reply}")
+    status, reply = http_json("POST", f"{api}/api/v1/signin", body)
+    if status != 200:
+        raise StackError(
+            f"sign-in of {email}: {status} {reply} (its password is in credentials.json of the "
+            "data dir; a data dir whose PostgreSQL outlived that file needs a fresh start)"
+        )
+    return int(reply["accountId"]), str(reply["token"])
+
+
+def fund(api: str, admin_token: str, who: str, account_id: int, amounts: dict[str, str]) -> None:
+    """Admin deposits, once per data dir each (the reference makes a repeat a no-op)."""
+    for asset, amount in amounts.items():
+        transfer = {"account": account_id, "asset": asset, "amount": amount,
+                    "reference": f"stack-{who}-{account_id}-{asset}"}  # fmt: skip
+        status, reply = http_json("POST", f"{api}/api/v1/admin/deposits", transfer, admin_token)
+        if status != 200:
+            raise StackError(f"deposit {amount} {asset} to {who}: {status} {reply}")
+
+
+def funds_for(table: dict[str, str], asset_symbols: Sequence[str]) -> dict[str, str]:
+    return {asset: table.get(asset, DEFAULT_FUNDS) for asset in asset_symbols}
+
+
+def market_maker_funds(manifests: dict[str, dict[str, Any]]) -> dict[str, str]:
+    """The bot aims at half its value in each market's base asset, counting an equal share of
+    a quote asset that several markets trade: a base holding worth that share (at MM_PRICES)
+    starts its market at the target, quoting both sides."""
+    sharing: dict[str, int] = {}
+    for manifest in manifests.values():
+        quote = manifest["spec"]["quote"]["symbol"]
+        sharing[quote] = sharing.get(quote, 0) + 1
+    funds = dict.fromkeys(assets(manifests), DEFAULT_FUNDS)
+    for quote in sharing:
+        funds[quote] = str(MM_QUOTE_FUNDS)
+    for symbol, manifest in manifests.items():
+        spec = manifest["spec"]
+        if symbol in MM_PRICES:
+            share = Decimal(MM_QUOTE_FUNDS) / sharing[spec["quote"]["symbol"]]
+            base = share / Decimal(MM_PRICES[symbol])
+            funds[spec["base"]["symbol"]] = str(base.quantize(Decimal(spec["lotSize"])))
+    return funds
+
+
+# ------------------------------------------------------------------ up
+
+
+def market_maker_available() -> bool:
+    try:
+        return importlib.util.find_spec("cryptex_mm.__main__") is not None
+    except ModuleNotFoundError:
+        return False
+
+
+@dataclass
+class Wiring:
+    """What every service of one run is given."""
+
+    ports: Ports
+    redis_url: str
+    database_url: str
+    jwt_secret: str
+    people: dict[str, dict[str, str]]
+    symbols: list[str]
+
+    @property
+    def api_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports.api}"
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.ports.ws}/"
+
+    def env(self, **settings: str) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if k != _REEXEC_MARK}
+        env.update(CRYPTEX_REDIS_URL=self.redis_url, CRYPTEX_METRICS_HOST="127.0.0.1")
+        return {**env, **{f"CRYPTEX_{name.upper()}": value for name, value in settings.items()}}
+
+
+def start_services(sup: Supervisor, wiring: Wiring) -> list[Proc]:
+    """The engines, the DB processor, the API and the WebSocket server, all at once (each
+    waits for what it needs by itself)."""
+    ports, python = wiring.ports, sys.executable
+    services = []
+    for symbol in wiring.symbols:
+        port = ports.engines[symbol]
+        services.append(sup.spawn(
+            f"engine-{symbol}", [python, "-m", "cryptex_engine", "--market", symbol],
+            stage=STAGE_CORE, health=f"http://127.0.0.1:{port}/healthz",
+            # A fixed instance name takes the market's lease back at once after a restart,
+            # instead of waiting for the last run's lease to lapse.
+            env=wiring.env(metrics_port=str(port), instance=f"stack-engine-{symbol}"),
+        ))  # fmt: skip
+    services.append(sup.spawn(
+        "dbproc", [python, "-m", "cryptex_dbproc"], stage=STAGE_CORE,
+        health=f"http://127.0.0.1:{ports.dbproc}/healthz",
+        # The same consumer name again: what it read before a restart is still its own.
+        env=wiring.env(database_url=wiring.database_url, metrics_port=str(ports.dbproc),
+                       instance="stack-dbproc"),
+    ))  # fmt: skip
+    admin = wiring.people["admin"]
+    services.append(sup.spawn(
+        "api", [python, "-m", "cryptex_api"], stage=STAGE_EDGE, health=f"{wiring.api_url}/readyz",
+        env=wiring.env(
+            database_url=wiring.database_url, host="127.0.0.1", port=str(ports.api),
+            jwt_secret=wiring.jwt_secret, dev_mode="true", faucet="true", instance="stack-api",
+            bootstrap_admin_email=admin["email"], bootstrap_admin_password=admin["password"],
+            # One machine signs everyone up and in from one address (tests, load runs).
+            logins_per_minute="600",
+        ),
+    ))  # fmt: skip
+    services.append(sup.spawn(
+        "ws", [python, "-m", "cryptex_ws"], stage=STAGE_EDGE,
+        health=f"http://127.0.0.1:{ports.ws_metrics}/healthz",
+        env=wiring.env(host="127.0.0.1", port=str(ports.ws), metrics_port=str(ports.ws_metrics),
+                       jwt_secret=wiring.jwt_secret),
+    ))  # fmt: skip
+    return services
+
+
+def start_market_maker(
+    sup: Supervisor, wiring: Wiring, admin_token: str, manifests: dict[str, dict[str, Any]],
+    timeout: float,
+) -> dict[str, Any]:  # fmt: skip
+    """The bot trades through the public API with an account of its own, funded once."""
+    person = wiring.people["mm"]
+    mm_id, _ = account(wiring.api_url, person["email"], person["password"])
+    fund(wiring.api_url, admin_token, "mm", mm_id, market_maker_funds(manifests))
+    settings = {
+        "CRYPTEX_MM_API_URL": wiring.api_url, "CRYPTEX_MM_WS_URL": wiring.ws_url,
+        "CRYPTEX_MM_EMAIL": person["email"], "CRYPTEX_MM_PASSWORD": person["password"],
+        "CRYPTEX_MM_MARKETS": ",".join(wiring.symbols),
+        "CRYPTEX_MM_METRICS_HOST": "127.0.0.1", "CRYPTEX_MM_METRICS_PORT": str(wiring.ports.mm),
+    }  # fmt: skip
+    prices = {s: MM_PRICES[s] for s in wiring.symbols if s in MM_PRICES}
+    if prices and "CRYPTEX_MM_PRICES" not in os.environ:  # an empty book gives it no price
+        settings["CRYPTEX_MM_PRICES"] = ",".join(f"{s}={p}" for s, p in prices.items())
+    env = {**wiring.env(), **settings}  # other CRYPTEX_MM_ settings pass through
+    proc = sup.spawn(
+        "mm", [sys.executable, "-m", "cryptex_mm"], stage=STAGE_MM, env=env,
+        health=f"http://127.0.0.1:{wiring.ports.mm}/healthz",
+    )  # fmt: skip
+    sup.wait_healthy([proc], timeout)
+    return {**person, "account": mm_id}
+
+
+def _raise_interrupted(signum: int, frame: object) -> None:
+    raise Interrupted(signal.Signals(signum).name)
+
+
+def up(args: argparse.Namespace) -> int:
+    data: Path = args.data_dir.resolve()
+    running = [p for p in read_pids(data) if p.alive()]
+    if running:
+        raise StackError(
+            f"a stack already runs from {data} ({', '.join(p.name for p in running)}): "
+            "stop it first (make down, or stack.py down)"
+        )
+    ensure_venv(args.venv.resolve())
+    data.mkdir(parents=True, exist_ok=True)
+    (data / "pids").unlink(missing_ok=True)  # from a stack that died without stopping
+    manifests = read_manifests(args.markets)
+    redis_url = os.environ.get("CRYPTEX_REDIS_URL") or None
+    database_url = os.environ.get("CRYPTEX_DATABASE_URL") or None
+    pg_bin = postgres_bin_dir(args.pg_bin)
+    missing = []
+    if redis_url is None and shutil.which("redis-server") is None:
+        missing.append("redis-server")
+    if database_url is None and pg_bin is None:
+        missing.append("postgresql")
+    install_packages(missing, allowed=not args.no_install)
+    if database_url is None and pg_bin is None:
+        pg_bin = postgres_bin_dir(args.pg_bin)
+        if pg_bin is None:
+            raise StackError("PostgreSQL's binaries are not found: pass --pg-bin")
+
+    sup = Supervisor(data)
+    for signum in STOP_SIGNALS:
+        signal.signal(signum, _raise_interrupted)
+    detached = False
+    try:
+        started = time.monotonic()
+        ports = choose_ports(args, data, list(manifests))
+        redis_proc = postgres_proc = None
+        if redis_url is None:
+            redis_proc, redis_url = start_redis(sup, ports.redis)
+        if database_url is None:
+            assert pg_bin is not None
+            postgres_proc, database_url = start_postgres(sup, ports.postgres, pg_bin)
+        if redis_proc is not None:
+            wait_redis(redis_proc, redis_url, args.timeout)
+        prepare_database(database_url, postgres_proc, args.timeout)
+        register_markets(redis_url, manifests)
+        wiring = Wiring(
+            ports, redis_url, database_url,
+            jwt_secret=kept_secret(data / "jwt-secret", lambda: secrets.token_urlsafe(48)),
+            people=credentials(data), symbols=list(manifests),
+        )  # fmt: skip
+        sup.wait_healthy(start_services(sup, wiring), args.timeout)
+
+        # The API made the admin (its bootstrap settings).
+        admin, demo = wiring.people["admin"], wiring.people["demo"]
+        admin_id, admin_token = account(
+            wiring.api_url, admin["email"], admin["password"], sign_up=False
+        )
+        demo_id, demo_token = account(wiring.api_url, demo["email"], demo["password"])
+        asset_symbols = assets(manifests)
+        demo_funds = funds_for(DEMO_FUNDS, asset_symbols)
+        fund(wiring.api_url, admin_token, "demo", demo_id, demo_funds)
+        mm: dict[str, Any] | None = None
+        if args.no_mm:
+            say("market maker not started (--no-mm)")
+        elif not market_maker_available():
+            hint = ""
+            if (ROOT / "images" / "mm" / "cryptex_mm" / "__main__.py").exists():
+                hint = " (images/mm has it: run `make install` to pick it up)"
+            say(f"market maker not started: cryptex_mm.__main__ is not importable{hint}")
+        else:
+            mm = start_market_maker(sup, wiring, admin_token, manifests, args.timeout)
+
+        state = {
+            "api": wiring.api_url, "ws": wiring.ws_url, "redis": redis_url,
+            "database": database_url, "markets": wiring.symbols, "ports": asdict(ports),
+            "logs": str(sup.logs),
+            "admin": {**wiring.people["admin"], "account": admin_id, "token": admin_token},
+            "demo": {**wiring.people["demo"], "account": demo_id, "token": demo_token,
+                     "funded": demo_funds},
+            "mm": mm, "started_in_s": round(time.monotonic() - started, 1),
+        }  # fmt: skip
+        write_private(data / "stack.json", json.dumps(state, indent=2))
+        print(summary(state, data, ports, detach=args.detach), flush=True)
+        if args.detach:
+            sup.save_pids(with_supervisor=False)
+            detached = True
+            return 0
+        watch(sup)
+    except Interrupted:
+        pass
+    finally:
+        if not detached:
+            for signum in STOP_SIGNALS:  # stopping in order takes a moment
+                signal.signal(signum, signal.SIG_IGN)
+            sup.stop()
+            say(f"stopped; `up` again resumes from {data}")
+    return 0
+
+
+def watch(sup: Supervisor) -> None:
+    """Until interrupted: say once when a process exits on its own."""
+    reported: set[str] = set()
+    while True:
+        time.sleep(0.5)
+        for proc in sup.procs:
+            if proc.name not in reported and not proc.alive():
+                reported.add(proc.name)
+                code = proc.popen.returncode if proc.popen else "?"
+                say(f"{proc.name} exited (code {code}); the end of {proc.log}:")
+                print(log_tail(proc.log), file=sys.stderr, flush=True)
+
+
+def summary(state: dict[str, Any], data: Path, ports: Ports, *, detach: bool) -> str:
+    display = data.relative_to(ROOT) if data.is_relative_to(ROOT) else data
+    engines = ", ".join(f"{s} :{p}" for s, p in ports.engines.items())
+    demo = state["demo"]
+    funded = ", ".join(f"{amount} {asset}" for asset, amount in demo["funded"].items())
+    mm = state["mm"]
+    down = (
+        "`make down`"
+        if data == DEFAULT_DATA_DIR
+        else f"python3 hack/stack/stack.py down --data-dir {data}"
+    )
+    stop = (
+        f"Stop it with {down}."
+        if detach
+        else "Ctrl-C stops everything; `make up` again resumes with every balance and order."
+    )
+    return f"""
+Cryptex is up in {state["started_in_s"]}s (data in {display}, logs in {display}/logs)
+  REST        {state["api"]}/api/v1   (OpenAPI: {state["api"]}/docs)
+  WebSocket   {state["ws"]}
+  markets     {", ".join(state["markets"])}
+  Redis       {state["redis"]}
+  PostgreSQL  {state["database"]}
+  metrics     engines {engines}; dbproc :{ports.dbproc}; ws :{ports.ws_metrics}; api /metrics
+  market maker {"account " + str(mm["account"]) if mm else "not running"}
+
+Admin ({state["admin"]["email"]}; POST /api/v1/admin/deposits and /withdrawals):
+  export ADMIN={state["admin"]["token"]}
+Demo trader: account {demo["account"]}, {demo["email"]} / {demo["password"]}, funded with {funded}
+  export TOKEN={demo["token"]}
+  export API={state["api"]} WS={state["ws"]} CRYPTEX_REDIS_URL={state["redis"]}
+
+{stop}"""
+
+
+# ------------------------------------------------------------------ down, status
+
+
+def down(args: argparse.Namespace) -> int:
+    data: Path = args.data_dir.resolve()
+    procs = read_pids(data)
+    if not any(p.alive() for p in procs):
+        (data / "pids").unlink(missing_ok=True)
+        say(f"no stack runs from {data}")
+        return 0
+    supervisor = [p for p in procs if p.stage == STAGE_SUPERVISOR and p.alive()]
+    if supervisor:  # a foreground `up`: it stops its own processes in order
+        say(f"asking the supervisor (pid {supervisor[0].pid}) to stop the stack")
+        supervisor[0].signal(signal.SIGTERM)
+        deadline = time.monotonic() + 4 * STOP_TIMEOUT_S
+        while supervisor[0].alive() and time.monotonic() < deadline:
+            time.sleep(0.1)
+    left = [p for p in procs if p.stage != STAGE_SUPERVISOR and p.alive()]
+    if left:
+        say("stopping: " + stop_order(left))
+    stop_all([p for p in procs if p.stage != STAGE_SUPERVISOR])
+    stop_all(supervisor)
+    (data / "pids").unlink(missing_ok=True)
+    say(f"stopped; `up` again resumes from {data}")
+    return 0
+
+
+def status(args: argparse.Namespace) -> int:
+    data: Path = args.data_dir.resolve()
+    procs = [p for p in read_pids(data) if p.stage != STAGE_SUPERVISOR]
+    rows = []
+    for proc in procs:
+        alive = proc.alive()
+        health = http_status(proc.health) if (alive and proc.health) else None
+        ok = alive and (proc.health is None or health == 200)
+        rows.append({"name": proc.name, "pid": proc.pid, "alive": alive, "health": health,
+                     "ok": ok, "log": proc.log})  # fmt: skip
+    healthy = bool(rows) and all(row["ok"] for row in rows)
+    if args.json:
+        print(json.dumps({"running": bool(rows), "healthy": healthy, "processes": rows}))
+    elif not rows:
+        print(f"no stack runs from {data}")
+    else:
+        for row in rows:
+            state = "ok" if row["ok"] else ("unhealthy" if row["alive"] else "exited")
+            print(f"{row['name']:<18} pid {row['pid']:<8} {state:<10} {row['log']}")
+    return 0 if healthy else 1
+
+
+# ------------------------------------------------------------------ command line
+
+
+def parse(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="stack.py", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    def with_data_dir(sub: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        sub.add_argument(
+            "--data-dir", type=Path, default=DEFAULT_DATA_DIR,
+            help="Redis and PostgreSQL data, secrets, logs and pids (default: .cryptex/)",
+        )  # fmt: skip
+        return sub
+
+    start = with_data_dir(commands.add_parser("up", help="start the stack (Ctrl-C stops it)"))
+    start.add_argument("--detach", action="store_true", help="return once healthy")
+    start.add_argument("--api-port", type=int, help=f"REST (default {DEFAULT_PORTS['api']})")
+    start.add_argument("--ws-port", type=int, help=f"WebSocket (default {DEFAULT_PORTS['ws']})")
+    start.add_argument("--redis-port", type=int, help=f"default {DEFAULT_PORTS['redis']}")
+    start.add_argument("--postgres-port", type=int, help=f"default {DEFAULT_PORTS['postgres']}")
+    start.add_argument(
+        "--metrics-port", type=int,
+        help=f"first of the metrics ports: dbproc, ws, mm, then one per engine "
+        f"(default {DEFAULT_PORTS['metrics']})",
+    )  # fmt: skip
+    start.add_argument(
+        "--free-ports", action="store_true",
+        help="free ports for every port not given (a second stack, tests); a later `up` "
+        "without port options reuses the last run's ports",
+    )  # fmt: skip
+    start.add_argument("--markets", type=Path, default=DEFAULT_MARKETS, help="Market manifests")
+    start.add_argument("--no-mm", action="store_true", help="do not start the market maker")
+    start.add_argument("--no-install", action="store_true", help="never run apt-get")
+    start.add_argument("--pg-bin", type=Path, help="PostgreSQL's bin directory")
+    start.add_argument("--venv", type=Path, default=ROOT / ".venv", help="(default: .venv)")
+    start.add_argument("--timeout", type=float, default=90, help="seconds to become healthy")
+    with_data_dir(commands.add_parser("down", help="stop a stack (started with --detach)"))
+    show = with_data_dir(commands.add_parser("status", help="its processes and their health"))
+    show.add_argument("--json", action="store_true")
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse(argv)
+    actions: dict[str, Callable[[argparse.Namespace], int]] = {
+        "up": up, "down": down, "status": status,
+    }  # fmt: skip
+    try:
+        return actions[args.command](args)
+    except StackError as error:
+        say(f"error: {error}")
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
