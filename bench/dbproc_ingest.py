@@ -41,7 +41,6 @@ import random
 import resource
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -72,6 +71,10 @@ from cryptex.wire import (
 from cryptex_dbproc.service import Processor, Ready
 from cryptex_dbproc.settings import DbprocSettings
 
+# The benchmarks start their servers the way the tests do.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from tests.servers import RedisServer, free_port
+
 ROOT = Path(__file__).resolve().parents[1]
 MANIFEST = ROOT / "crds" / "examples" / "sol-usdc.yaml"
 MID = 15_000  # ticks: 150.00 USDC
@@ -98,13 +101,6 @@ def log(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 # ------------------------------------------------------------------ servers
 
 
@@ -115,38 +111,6 @@ def _stop(process: subprocess.Popen[bytes], sig: signal.Signals) -> None:
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
-
-
-@contextmanager
-def redis_server() -> Iterator[str]:
-    binary = shutil.which("redis-server")
-    if binary is None:
-        raise SystemExit("redis-server is not installed (apt-get install redis-server)")
-    with tempfile.TemporaryDirectory(prefix="cryptex-bench-") as directory:
-        port = free_port()
-        with (Path(directory) / "redis.log").open("ab") as out:
-            process = subprocess.Popen(
-                [
-                    binary, "--port", str(port), "--bind", "127.0.0.1", "--dir", directory,
-                    "--appendonly", "yes", "--appendfsync", "always", "--save", "",
-                ],
-                stdout=out, stderr=subprocess.STDOUT,
-            )  # fmt: skip
-        try:
-            client = redis.Redis(port=port)
-            deadline = time.monotonic() + 10
-            while True:
-                try:
-                    client.ping()
-                    break
-                except redis.ConnectionError:
-                    if process.poll() is not None or time.monotonic() > deadline:
-                        raise SystemExit("redis-server did not start") from None
-                    time.sleep(0.02)
-            client.close()
-            yield f"redis://127.0.0.1:{port}/0"
-        finally:
-            _stop(process, signal.SIGTERM)
 
 
 def postgres_bin() -> Path:
@@ -471,15 +435,23 @@ def main() -> None:
     parser.add_argument("--database-url", help="an empty database of an existing server")
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
-    with redis_server() as redis_url:
-        if args.database_url:
-            result = run(args, redis_url, args.database_url, None)
-        else:
-            with postgres_server(args.fast_postgres) as (database_url, pid):
-                result = run(args, redis_url, database_url, pid)
+    with tempfile.TemporaryDirectory(prefix="cryptex-bench-") as directory:
+        redis_server = RedisServer(Path(directory) / "redis")
+        redis_server.start()
+        try:
+            result = run_with_postgres(args, redis_server.url)
+        finally:
+            redis_server.stop()
     print(json.dumps(result))
     if not result["valid"]:
         sys.exit(1)
+
+
+def run_with_postgres(args: argparse.Namespace, redis_url: str) -> dict[str, Any]:
+    if args.database_url:
+        return run(args, redis_url, args.database_url, None)
+    with postgres_server(args.fast_postgres) as (database_url, pid):
+        return run(args, redis_url, database_url, pid)
 
 
 if __name__ == "__main__":

@@ -40,7 +40,6 @@ import os
 import secrets
 import shutil
 import signal
-import socket
 import struct
 import subprocess
 import sys
@@ -60,6 +59,10 @@ import yaml
 from cryptex import keys, registry
 from cryptex.wire import DepthDiff, PriceLevel, PublicTrade, Side, encode
 
+# The benchmarks start their servers the way the tests do.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from tests.servers import RedisServer, free_port
+
 ROOT = Path(__file__).resolve().parents[1]
 MANIFEST = ROOT / "crds" / "examples" / "sol-usdc.yaml"
 SYMBOL = "SOL_USDC"
@@ -72,45 +75,7 @@ def log(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 # ------------------------------------------------------------------ processes
-
-
-@contextmanager
-def redis_server(directory: Path) -> Iterator[tuple[int, int]]:
-    binary = shutil.which("redis-server")
-    if binary is None:
-        raise SystemExit("redis-server is not installed (apt-get install redis-server)")
-    port = free_port()
-    with (directory / "redis.log").open("ab") as log_file:
-        process = subprocess.Popen(
-            [
-                binary, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(directory),
-                "--save", "", "--appendonly", "no", "--daemonize", "no",
-            ],
-            stdout=log_file, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-    try:
-        client = redis.Redis(port=port)
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                client.ping()
-                break
-            except redis.ConnectionError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise SystemExit("redis-server did not start") from None
-                time.sleep(0.02)
-        client.close()
-        yield port, process.pid
-    finally:
-        stop(process)
 
 
 @contextmanager
@@ -384,7 +349,11 @@ def main() -> None:
 
     with ExitStack() as stack:
         directory = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="cryptex-ws-")))
-        redis_port, redis_pid = stack.enter_context(redis_server(directory))
+        redis_server = RedisServer(directory / "redis", appendonly=False)  # fan-out only
+        redis_server.start()
+        stack.callback(redis_server.stop)
+        assert redis_server.process is not None
+        redis_port, redis_pid = redis_server.port, redis_server.process.pid
         client = redis.Redis(port=redis_port)
         registry.register(client, yaml.safe_load(MANIFEST.read_text()))
         server, port, metrics_port = stack.enter_context(

@@ -21,15 +21,19 @@ def free_port() -> int:
 
 
 class RedisServer:
-    """A `redis-server` with AOF on, restartable from its own data directory."""
+    """A `redis-server` with AOF on (unless `appendonly` is False: a benchmark of something
+    else), restartable from its own data directory."""
 
-    def __init__(self, directory: Path, *, appendfsync: str = "always") -> None:
+    def __init__(
+        self, directory: Path, *, appendfsync: str = "always", appendonly: bool = True
+    ) -> None:
         binary = shutil.which("redis-server")
         if binary is None:
             raise RuntimeError("redis-server is not installed (apt-get install redis-server)")
         self.binary = binary
         self.directory = directory
         self.appendfsync = appendfsync
+        self.appendonly = appendonly
         self.port = free_port()
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -44,7 +48,8 @@ class RedisServer:
             self.process = subprocess.Popen(
                 [
                     self.binary, "--port", str(self.port), "--bind", "127.0.0.1",
-                    "--dir", str(self.directory), "--appendonly", "yes",
+                    "--dir", str(self.directory),
+                    "--appendonly", "yes" if self.appendonly else "no",
                     "--appendfsync", self.appendfsync, "--save", "", "--daemonize", "no",
                 ],
                 stdout=log, stderr=subprocess.STDOUT,
