@@ -25,9 +25,8 @@ from cryptex_dbproc.service import DbprocMetrics
 from cryptex_engine.service import EngineMetrics
 from cryptex_mm.metrics import MmMetrics
 from cryptex_ws.metrics import WsMetrics
-from tests.integration.api.conftest import Stack
+from tests.e2e.harness import StackRun
 from tests.integration.chart.chart import CHART, SCENARIOS, Rendered
-from tests.integration.engine.harness import EngineProcess
 
 DASHBOARDS = sorted((CHART / "dashboards").glob("*.json"))
 # Labels every scraped series carries (Prometheus and the Prometheus Operator's relabelling).
@@ -265,20 +264,33 @@ def _declared(holder: object) -> dict[str, str]:
     return {getattr(m, "_name"): getattr(m, "_type") for m in _metrics(holder)}  # noqa: B009
 
 
-def test_running_services_export_the_metric_classes_checked_above(
-    stack: Stack, tmp_path: Path
-) -> None:
-    """The catalogue comes from the metric classes; scraping the API and an engine as running
-    processes shows those classes are what the services serve."""
-    api = httpx.get(f"{stack.url}/metrics", timeout=5)
-    assert api.status_code == 200
-    assert _declared(ApiMetrics(CollectorRegistry())).items() <= _scraped(api.text).items()
-
-    # BTC_USDC is listed in the stack's registry without an engine of its own: start one.
-    engine = EngineProcess(stack.redis.url, stack.markets["BTC_USDC"], tmp_path, from_registry=True)
-    engine.start()
+@pytest.fixture(scope="module")
+def whole_stack() -> Iterator[StackRun]:
+    """Every service as a process (`make up`'s program on free ports), market maker included."""
+    run = StackRun()
     try:
-        scraped = _scraped(engine.metrics())
+        run.up()
+        yield run
     finally:
-        engine.stop()
-    assert _declared(EngineMetrics(CollectorRegistry())).items() <= scraped.items()
+        run.remove()
+
+
+def test_running_services_export_the_metric_classes_checked_above(whole_stack: StackRun) -> None:
+    """The catalogue comes from the metric classes; scraping every service of a running stack
+    shows those classes are what the processes serve, so every metric the dashboards and
+    alerts read is one a running service exports."""
+    ports = whole_stack.state["ports"]
+    pages = {
+        ApiMetrics: [f"{whole_stack.api}/metrics"],
+        WsMetrics: [f"http://127.0.0.1:{ports['ws_metrics']}/metrics"],
+        DbprocMetrics: [f"http://127.0.0.1:{ports['dbproc']}/metrics"],
+        MmMetrics: [f"http://127.0.0.1:{ports['mm']}/metrics"],
+        EngineMetrics: [f"http://127.0.0.1:{port}/metrics" for port in ports["engines"].values()],
+    }
+    assert len(pages[EngineMetrics]) == 3  # one engine per example market
+    for metrics_class, urls in pages.items():
+        declared = _declared(metrics_class(CollectorRegistry()))
+        for url in urls:
+            page = httpx.get(url, timeout=5)
+            assert page.status_code == 200, url
+            assert declared.items() <= _scraped(page.text).items(), url
