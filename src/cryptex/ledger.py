@@ -263,7 +263,7 @@ def _place_call(market: MarketSpec, command: PlaceOrder) -> tuple[PlaceOrder, _C
         script_keys.append(keys.client_order(command.account, command.client_order_id))
     args = [
         command.order_id, asset, keys.locked_field(asset), locked, encode(command),
-        CLIENT_ORDER_ID_TTL_S, *record.to_fields(),
+        CLIENT_ORDER_ID_TTL_S, msgspec.msgpack.encode(record.to_fields()),
     ]  # fmt: skip
     return command, _Call(script_keys, args)
 
