@@ -26,7 +26,9 @@ class Clock:
 
 @pytest.fixture
 def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
-    fake = Clock(time.time())  # PyJWT reads the real clock: start from it
+    # PyJWT reads the real clock: start from it, on a whole second, since claims hold whole
+    # seconds (from a fraction f past a second, a 60 s token lapses after 60 - f seconds)
+    fake = Clock(float(int(time.time())))
     monkeypatch.setattr(time, "time", fake)  # what cryptex.tokens reads
     return fake
 
