@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Final, cast
+from typing import cast
 
 import msgspec
 from fastapi import APIRouter, Depends, Query
 
 from cryptex import keys
+from cryptex.klines import INTERVALS_MS
 from cryptex.wire import PublicTrade, Ticker
 from cryptex_api import translate
 from cryptex_api.context import ApiContext, context
@@ -22,9 +23,6 @@ from cryptex_api.orders import depth_snapshot
 router = APIRouter(prefix="/api/v1", tags=["market data"], route_class=ExactJsonRoute)
 _trade = msgspec.msgpack.Decoder(PublicTrade).decode
 _ticker = msgspec.msgpack.Decoder(Ticker).decode
-INTERVALS_MS: Final = {
-    "1m": 60_000, "5m": 300_000, "15m": 900_000, "1h": 3_600_000, "1d": 86_400_000,
-}  # fmt: skip
 
 
 @router.get("/markets", response_model=list[MarketOut])

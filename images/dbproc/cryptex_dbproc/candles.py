@@ -15,18 +15,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Final, NamedTuple
+from typing import NamedTuple
 
+from cryptex.klines import INTERVALS_MS
 from cryptex.markets import MarketSpec
 from cryptex.wire import TradeExecuted
-
-INTERVALS_MS: Final = {
-    "1m": 60_000,
-    "5m": 5 * 60_000,
-    "15m": 15 * 60_000,
-    "1h": 3_600_000,
-    "1d": 86_400_000,
-}
 
 
 @dataclass(slots=True)

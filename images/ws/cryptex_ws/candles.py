@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from cryptex.klines import INTERVALS_MS
 from cryptex.markets import MarketSpec
 from cryptex.wire import PublicTrade
-from cryptex_ws.streams import INTERVALS_MS
 
 
 @dataclass(slots=True)

@@ -27,6 +27,7 @@ import redis.asyncio
 from prometheus_client import Counter
 
 from cryptex import keys, registry
+from cryptex.klines import INTERVALS_MS
 from cryptex.markets import MarketError, MarketSpec
 from cryptex.wire import DepthDiff, OrderUpdate, PublicTrade, Ticker
 from cryptex_ws import messages
@@ -38,7 +39,7 @@ from cryptex_ws.fanout import Hub, text_frame
 from cryptex_ws.metrics import WsMetrics
 from cryptex_ws.protocol import error
 from cryptex_ws.snapshots import DepthSnapshots
-from cryptex_ws.streams import INTERVALS_MS, Kind, Stream, market_streams
+from cryptex_ws.streams import Kind, Stream, market_streams
 
 log = logging.getLogger("cryptex.ws")
 

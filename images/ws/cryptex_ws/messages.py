@@ -20,6 +20,7 @@ from collections.abc import Mapping, Sequence
 
 import msgspec
 
+from cryptex.klines import INTERVALS_MS
 from cryptex.ledger import Balance
 from cryptex.markets import AssetSpec, MarketSpec
 from cryptex.wire import (
@@ -32,7 +33,6 @@ from cryptex.wire import (
     Ticker,
 )
 from cryptex_ws.candles import Candle
-from cryptex_ws.streams import INTERVALS_MS
 
 _encode = msgspec.json.Encoder().encode
 

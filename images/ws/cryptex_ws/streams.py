@@ -11,12 +11,10 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Final
 
+from cryptex.klines import INTERVALS_MS
 from cryptex.markets import MarketError, canonical_symbol
 from cryptex_ws.errors import Code, RequestError
 
-INTERVALS_MS: Final = {
-    "1m": 60_000, "5m": 300_000, "15m": 900_000, "1h": 3_600_000, "1d": 86_400_000,
-}  # fmt: skip
 ME: Final = "me"  # the target of private streams: the authenticated account
 MAX_NAME_LENGTH: Final = 64
 
