@@ -140,6 +140,26 @@ class PlaceResult:
     command: PlaceOrder | None = None  # as queued, with its lock and fees
 
 
+# Stream entries as XREADGROUP gives them: (entry id, {field: value}).
+StreamEntries = list[tuple[bytes, dict[bytes, bytes]]]
+
+
+@dataclass(frozen=True, slots=True)
+class Settled:
+    event_id: str  # of the batch's events in the event stream ('' if none, or settled before)
+    next_entries: StreamEntries  # the next commands, delivered to the engine by the same script
+
+
+def _stream_entries(reply: Any) -> StreamEntries:
+    """A script's XREADGROUP answer ([[stream, [[id, [field, value, ...]], ...]]], or nil) as
+    redis-py's xreadgroup would parse it."""
+    if not reply:
+        return []
+    return [
+        (entry_id, dict(zip(flat[::2], flat[1::2], strict=True))) for entry_id, flat in reply[0][1]
+    ]
+
+
 @dataclass(frozen=True, slots=True)
 class CancelResult:
     accepted: bool
@@ -415,10 +435,13 @@ class Ledger:
         events: bytes,
         depth: bytes = b"",
         ticker: bytes = b"",
-    ) -> str:
+        *,
+        read_next: int = 0,
+    ) -> Settled:
         """Apply one engine batch atomically, exactly once: the batch follows the command
         `previous_command_id` ('' for the first) and ends with `last_command_id`; sent again
-        after a lost reply it changes nothing. Returns the event stream id ('' if none)."""
+        after a lost reply it changes nothing. Then, in the same script, up to `read_next` new
+        commands are delivered to the engine's consumer (as XREADGROUP would)."""
         fixed_keys = [
             keys.fence(symbol),
             keys.applied(symbol),
@@ -433,14 +456,15 @@ class Ledger:
             keys=fixed_keys + extra_keys,
             args=[
                 token, last_command_id, keys.COMMANDS_GROUP, events, depth, ticker,
-                previous_command_id, *sections,
+                previous_command_id, sections[0], read_next, keys.ENGINE_CONSUMER,
+                *sections[1:],
             ],
         )  # fmt: skip
         status = int(reply[0])
         if status == 1:
-            return _text(reply[1])
+            return Settled(_text(reply[1]), _stream_entries(reply[2]))
         if status == 2:
-            return ""
+            return Settled("", _stream_entries(reply[1]))
         detail = [part.decode() if isinstance(part, bytes) else part for part in reply[1:]]
         if status == -1:
             raise StaleFenceError(f"{symbol}: fencing token {token} is stale ({detail})")

@@ -26,7 +26,7 @@ from prometheus_client import CollectorRegistry, Gauge, Histogram
 from prometheus_client import Counter as MetricCounter
 
 from cryptex import keys
-from cryptex.ledger import Ledger, SettleBatch, StaleFenceError
+from cryptex.ledger import Ledger, SettleBatch, StaleFenceError, StreamEntries
 from cryptex.markets import MarketSpec
 from cryptex.settings import EngineSettings
 from cryptex.wire import (
@@ -46,8 +46,6 @@ log = logging.getLogger("cryptex.engine")
 
 _REPLAY_CHUNK = 10_000
 _RETRY_DELAY_S = 0.2  # between attempts while Redis is unreachable
-
-StreamEntries = list[tuple[bytes, dict[bytes, bytes]]]
 
 
 def stream_id(text: str) -> tuple[int, int]:
@@ -112,6 +110,7 @@ class Engine:
         self.token = 0
         self.applied = ""  # id of the last settled command
         self._read_pending = True
+        self._next_entries: StreamEntries = []  # delivered by the last settle, not applied yet
         self._last_snapshot = 0.0
         self._last_lease = 0.0
         self._snapshot_id = ""
@@ -173,6 +172,7 @@ class Engine:
         self.book = OrderBook(self.market.trading_state)
         self.settlement = Settlement(self.market, {}, RollingTicker())
         self.applied = self._snapshot_id = ""
+        self._read_pending, self._next_entries = True, []  # what was delivered: pending again
         raw = cast(bytes | None, self.redis.get(keys.snapshot(self.symbol)))
         if raw is not None:
             snapshot = decode_engine_snapshot(raw)
@@ -244,6 +244,9 @@ class Engine:
         return count
 
     def _read(self) -> StreamEntries:
+        if self._next_entries:  # the last settle delivered them: no round trip
+            entries, self._next_entries = self._next_entries, []
+            return entries
         stream = keys.commands(self.symbol)
         # Entries delivered before a restart but never settled come first ("0"), then new ones.
         start = "0" if self._read_pending else ">"
@@ -319,15 +322,22 @@ class Engine:
         payload = encode(events) if events else b""
         started = time.perf_counter()
         while True:
+            # While entries delivered before a restart are being worked through, they come
+            # first: new ones wait for `_read` to have emptied them.
+            read_next = 0 if self._read_pending else self.settings.batch_size
             try:
-                self.ledger.settle(
-                    symbol, self.token, self.applied, last, batch, payload, depth, ticker
-                )
+                settled = self.ledger.settle(
+                    symbol, self.token, self.applied, last, batch, payload, depth, ticker,
+                    read_next=read_next,
+                )  # fmt: skip
                 break
             except (redis.ConnectionError, redis.TimeoutError):
-                # Retrying is safe: the script settles a batch at most once.
+                # Retrying is safe: the script settles a batch at most once. A lost reply may
+                # have delivered the next entries too: read what is pending first.
                 log.warning("redis unreachable while settling, retrying", extra={"market": symbol})
+                self._read_pending = True
                 time.sleep(_RETRY_DELAY_S)
+        self._next_entries = settled.next_entries
         self.metrics.settle_seconds.labels(symbol).observe(time.perf_counter() - started)
         # Counted per batch, not per event: a labels() lookup per event cost 9% of a drain.
         for name, count in Counter(type(event).__name__ for event in events).items():

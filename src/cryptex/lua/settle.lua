@@ -13,20 +13,29 @@
 --          open sets: [[key index, 1 to add | 0 to remove, order id]...]],
 --       then the binary messages (Redis's cmsgpack reads no msgpack bin), each a count and
 --       its items: publishes (channel, message), trades (pushed to the recent trades list)
--- Returns {1, events stream id or ''} | {2} (this batch was settled already: a retry after a
---         lost reply) | {-1, 'STALE_FENCE', current} | {-2, 'NEGATIVE_BALANCE', key, field,
---         result} | {-3, 'APPLIED_MISMATCH', applied id}
+-- Returns {1, events stream id or '', next} | {2, next} (this batch was settled already: a
+--         retry after a lost reply) | {-1, 'STALE_FENCE', current} | {-2, 'NEGATIVE_BALANCE', key,
+--         field, result} | {-3, 'APPLIED_MISMATCH', applied id}
+--         where next is XREADGROUP's answer for the next commands (false when there are none).
+-- Taking the next batch here saves a busy engine a round trip (and, under appendfsync always,
+-- an fsync) per batch; and a stale engine, refused above, never takes commands it cannot settle.
+local function next_batch()
+  if ARGV[9] == '0' then return false end
+  return redis.call('XREADGROUP', 'GROUP', ARGV[3], ARGV[10], 'COUNT', ARGV[9],
+                    'STREAMS', KEYS[4], '>')
+end
+
 local current = redis.call('GET', KEYS[1])
 if current ~= ARGV[1] then return {-1, 'STALE_FENCE', current or ''} end
 local applied = redis.call('GET', KEYS[2]) or ''
-if applied == ARGV[2] then return {2} end
+if applied == ARGV[2] then return {2, next_batch()} end
 if applied ~= ARGV[7] then return {-3, 'APPLIED_MISMATCH', applied} end
 
 local RECENT_TRADES = 1000
 local ACK_CHUNK = 1000  -- unpack() of a longer list could overflow Lua's C stack
 local batch = cmsgpack.unpack(ARGV[8])
 local acks, moves, records, open_sets = batch[1], batch[2], batch[3], batch[4]
-local at = 9
+local at = 11
 local function take()
   at = at + 1
   return ARGV[at - 1]
@@ -67,4 +76,4 @@ redis.call('SET', KEYS[2], ARGV[2])
 for first = 1, #acks, ACK_CHUNK do
   redis.call('XACK', KEYS[4], ARGV[3], unpack(acks, first, math.min(first + ACK_CHUNK - 1, #acks)))
 end
-return {1, event_id}
+return {1, event_id, next_batch()}

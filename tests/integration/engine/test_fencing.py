@@ -12,7 +12,7 @@ from cryptex import keys
 from cryptex.ledger import StaleFenceError
 from cryptex.markets import MarketSpec
 from cryptex.settings import EngineSettings
-from cryptex.wire import Side
+from cryptex.wire import PlaceOrder, Side, decode_command
 from cryptex_engine.service import Engine
 from tests.integration.engine.harness import Exchange
 
@@ -77,3 +77,43 @@ def test_a_stopped_engine_hands_its_lease_over_at_once(
     second = engine_for(redis_client, sol, "second")  # no wait for a 60 s lease to lapse
     assert not second.ledger.release_lease(sol.symbol, "first")
     assert redis_client.get(keys.lease(sol.symbol)) == b"second"
+
+
+def test_a_settle_delivers_the_next_commands_to_a_busy_engine(
+    redis_client: redis.Redis, sol: MarketSpec, exchange: Exchange
+) -> None:
+    engine = engine_for(redis_client, sol, "only")
+    exchange.fund(1, "USDC", "1000")
+    first = exchange.placed(1, Side.BUY, "100", "1")
+    entries = engine._read() or engine._read()  # the first read drains the (empty) pending list
+    second = exchange.placed(1, Side.BUY, "101", "1")  # arrives while the first is worked on
+    assert engine.process(entries) == 1
+    [(_, fields)] = engine._next_entries  # delivered by the first's settle, no read of its own
+    command = decode_command(fields[b"c"])
+    assert isinstance(command, PlaceOrder)
+    assert command.order_id == second != first
+    assert engine.run_once() == 1
+    assert engine.book.resting_orders == 2
+    assert redis_client.xpending(keys.commands(sol.symbol), keys.COMMANDS_GROUP)["pending"] == 0
+
+
+def test_a_refused_settle_takes_no_commands_from_the_engine_that_replaced_it(
+    redis_client: redis.Redis, sol: MarketSpec, exchange: Exchange
+) -> None:
+    first = engine_for(redis_client, sol, "first")
+    exchange.fund(1, "USDC", "1000")
+    exchange.placed(1, Side.BUY, "100", "1")
+    entries = first._read() or first._read()
+
+    redis_client.delete(keys.lease(sol.symbol))  # as if the first engine's lease had lapsed
+    second = engine_for(redis_client, sol, "second")
+    exchange.placed(1, Side.BUY, "101", "1")
+    with pytest.raises(StaleFenceError):
+        first.process(entries)
+    assert first._next_entries == []
+    # Only what the first read while it held the market is delivered; the new order is not.
+    assert redis_client.xpending(keys.commands(sol.symbol), keys.COMMANDS_GROUP)["pending"] == 1
+
+    while second.book.resting_orders < 2:
+        second.run_once()
+    exchange.wait_settled()
