@@ -109,18 +109,30 @@ async def context(request: Request) -> ApiContext:
 _bearer = HTTPBearer(auto_error=False, description="a token from POST /api/v1/signin")
 
 
-async def principal(
-    credentials: HTTPAuthorizationCredentials | None = Depends(_bearer),
-    ctx: ApiContext = Depends(context),
-) -> Principal:
-    if credentials is None:
+def authenticate(ctx: ApiContext, token: str | None) -> Principal:
+    """The account a bearer token stands for, or 401."""
+    if not token:
         raise ApiError(401, Code.UNAUTHORIZED, "missing bearer token",
                        headers={"WWW-Authenticate": "Bearer"})  # fmt: skip
-    found = ctx.tokens.verify(credentials.credentials)
+    found = ctx.tokens.verify(token)
     if found is None:
         raise ApiError(401, Code.UNAUTHORIZED, "invalid or expired token",
                        headers={"WWW-Authenticate": "Bearer"})  # fmt: skip
     return found
+
+
+def bearer_token(authorization: str | None) -> str | None:
+    """The token of an `Authorization: Bearer <token>` header, as FastAPI's HTTPBearer reads
+    it; None for a missing header or another scheme."""
+    scheme, _, token = (authorization or "").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+async def principal(
+    credentials: HTTPAuthorizationCredentials | None = Depends(_bearer),
+    ctx: ApiContext = Depends(context),
+) -> Principal:
+    return authenticate(ctx, credentials.credentials if credentials else None)
 
 
 async def admin(who: Principal = Depends(principal)) -> Principal:

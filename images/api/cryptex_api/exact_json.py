@@ -16,6 +16,11 @@ def _literal_constant(name: str) -> str:
     return name  # NaN, Infinity: kept as text so the money rules refuse them by name
 
 
+def loads(raw: bytes) -> Any:
+    """JSON with every number as the text it was written in (raises json.JSONDecodeError)."""
+    return json.loads(raw, parse_float=str, parse_int=str, parse_constant=_literal_constant)
+
+
 class ExactJsonRequest(Request):
     """JSON whose numbers stay the text the client sent: `0.1` is never a float here, and
     `1e309` reaches the money rules as written instead of as infinity."""
@@ -23,10 +28,7 @@ class ExactJsonRequest(Request):
     async def json(self) -> Any:
         if not hasattr(self, "_json"):
             # A JSONDecodeError goes on to FastAPI, which reports it as a validation error.
-            self._json = json.loads(
-                await self.body(), parse_float=str, parse_int=str,
-                parse_constant=_literal_constant,
-            )  # fmt: skip
+            self._json = loads(await self.body())
         return self._json
 
 

@@ -15,6 +15,7 @@ from cryptex.tokens import Principal
 from cryptex.wire import DepthSnapshot, Fill, OrderReply, PlaceOrder, Side
 from cryptex_api import translate
 from cryptex_api.context import ApiContext, context, principal
+from cryptex_api.direct_route import DirectRoute
 from cryptex_api.errors import ApiError, Code, bad_request
 from cryptex_api.exact_json import ExactJsonRoute
 from cryptex_api.models import OrderOut, OrderRequest, QuoteOut, QuoteRequest
@@ -62,11 +63,6 @@ def _settled(command: PlaceOrder, market: MarketSpec, reply: OrderReply) -> Orde
     )
 
 
-@router.post(
-    "/order",
-    response_model=OrderOut,
-    responses={400: {"description": "bad input, a market filter, or insufficient balance"}},
-)
 async def place_order(
     request: OrderRequest, who: Principal = Depends(principal), ctx: ApiContext = Depends(context)
 ) -> OrderOut:
@@ -111,6 +107,15 @@ async def place_order(
         return _out(record, market, None)
     assert result.command is not None  # placed
     return translate.order_out(_settled(result.command, market, reply), market, reply.fills)
+
+
+# The one route every order takes: served by DirectRoute, which skips FastAPI's per-request
+# machinery (this route's own API CPU per order was about half framework).
+router.add_api_route(
+    "/order", place_order, methods=["POST"], response_model=OrderOut,
+    responses={400: {"description": "bad input, a market filter, or insufficient balance"}},
+    route_class_override=DirectRoute,
+)  # fmt: skip
 
 
 @router.get("/order/{order_id}", response_model=OrderOut)

@@ -103,3 +103,41 @@ def test_bad_emails_are_refused_clearly(stack: Stack, path: str, email: str) -> 
         answer = http.post(path, json={"email": email, "password": "long enough"})
     assert (answer.status_code, answer.json()["code"]) == (400, -1100)
     assert answer.json()["msg"].startswith("email:")
+
+
+BODY_SHAPES: list[tuple[str, bytes, dict[str, str]]] = [
+    ("empty body", b"", {"Content-Type": "application/json"}),
+    ("no content type", b'{"side": "buy"}', {}),
+    ("text/plain", b'{"side": "buy"}', {"Content-Type": "text/plain"}),
+    ("malformed JSON", b'{"side": ', {"Content-Type": "application/json"}),
+    ("not an object", b"[1, 2]", {"Content-Type": "application/json; charset=utf-8"}),
+    ("a +json type", b'{"side": "buy"}', {"Content-Type": "application/vnd.x+json"}),
+]
+
+
+@pytest.mark.parametrize(
+    ("body", "headers"), [case[1:] for case in BODY_SHAPES], ids=[c[0] for c in BODY_SHAPES]
+)
+def test_the_order_route_reads_bodies_as_every_other_route_does(
+    traders: tuple[Trader, Trader], body: bytes, headers: dict[str, str]
+) -> None:
+    """POST /order skips FastAPI's request machinery (DirectRoute); POST /order/quote does not.
+    Given the same unusable body, both answer alike."""
+    a, _ = traders
+    placed = a.http.post("/api/v1/order", content=body, headers=headers)
+    quoted = a.http.post("/api/v1/order/quote", content=body, headers=headers)
+    assert placed.status_code == quoted.status_code == 400, (placed.text, quoted.text)
+    assert placed.json() == quoted.json()
+    assert a.http.get("/api/v1/orders/open").json() == []
+
+
+@pytest.mark.parametrize("authorization", ["Basic abc", "Bearer", "Bearer not-a-token", ""])
+def test_the_order_route_refuses_what_is_no_bearer_token(stack: Stack, authorization: str) -> None:
+    with stack.client() as http:
+        answer = http.post(
+            "/api/v1/order",
+            json=GOOD,
+            headers={"Authorization": authorization} if authorization else {},
+        )
+    assert (answer.status_code, answer.json()["code"]) == (401, -1002)
+    assert answer.headers["WWW-Authenticate"] == "Bearer"
