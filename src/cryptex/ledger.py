@@ -68,6 +68,11 @@ class StaleFenceError(LedgerError):
     """Another engine instance has taken the market over: this one must stop."""
 
 
+class CommandGapError(LedgerError):
+    """Commands between the last settled one and the batch went to another reader: the engine
+    must rebuild its state and read them (they are pending) before going on."""
+
+
 # ------------------------------------------------------------------ order records
 
 
@@ -436,12 +441,15 @@ class Ledger:
         depth: bytes = b"",
         ticker: bytes = b"",
         *,
+        first_command_id: str,
         read_next: int = 0,
     ) -> Settled:
         """Apply one engine batch atomically, exactly once: the batch follows the command
         `previous_command_id` ('' for the first) and ends with `last_command_id`; sent again
-        after a lost reply it changes nothing. Then, in the same script, up to `read_next` new
-        commands are delivered to the engine's consumer (as XREADGROUP would)."""
+        after a lost reply it changes nothing. `first_command_id` is the batch's first command
+        not settled before: no command may lie between it and `previous_command_id`. Then, in
+        the same script, up to `read_next` new commands are delivered to the engine's consumer
+        (as XREADGROUP would)."""
         fixed_keys = [
             keys.fence(symbol),
             keys.applied(symbol),
@@ -457,7 +465,7 @@ class Ledger:
             args=[
                 token, last_command_id, keys.COMMANDS_GROUP, events, depth, ticker,
                 previous_command_id, sections[0], read_next, keys.ENGINE_CONSUMER,
-                *sections[1:],
+                first_command_id, *sections[1:],
             ],
         )  # fmt: skip
         status = int(reply[0])
@@ -468,6 +476,8 @@ class Ledger:
         detail = [part.decode() if isinstance(part, bytes) else part for part in reply[1:]]
         if status == -1:
             raise StaleFenceError(f"{symbol}: fencing token {token} is stale ({detail})")
+        if status == -4:
+            raise CommandGapError(f"{symbol}: command {detail[1]} was read by another engine")
         raise LedgerError(f"{symbol}: settlement refused: {detail}")
 
     # -------------------------------------------------------------- audit

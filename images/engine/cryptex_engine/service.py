@@ -36,7 +36,7 @@ from prometheus_client import CollectorRegistry, Gauge, Histogram
 from prometheus_client import Counter as MetricCounter
 
 from cryptex import keys
-from cryptex.ledger import Ledger, SettleBatch, StaleFenceError, StreamEntries
+from cryptex.ledger import CommandGapError, Ledger, SettleBatch, StaleFenceError, StreamEntries
 from cryptex.markets import MarketSpec
 from cryptex.settings import EngineSettings
 from cryptex.wire import (
@@ -263,6 +263,13 @@ class Engine:
             time.sleep(_RETRY_DELAY_S)
             self._read_pending = True  # a restarted Redis may hold entries delivered earlier
             return 0
+        except CommandGapError as error:
+            # The batch is applied in memory only: rebuild the state as settled, then read the
+            # pending commands, the skipped ones with this batch's, in their order.
+            log.error("commands were read elsewhere", extra={"market": self.symbol,
+                                                             "error": str(error)})  # fmt: skip
+            self._restore()
+            return 0
         return count
 
     def _read(self) -> StreamEntries:
@@ -310,7 +317,7 @@ class Engine:
         if last == self.applied:
             self.redis.xack(keys.commands(self.symbol), keys.COMMANDS_GROUP, *batch.acks)
             return 0
-        self._settle(batch, events, outcome, last)
+        self._settle(batch, events, outcome, entries[settled][0].decode(), last)
         if counts.get(TakeSnapshot.__name__):
             self.snapshot()  # asked for (before an engine upgrade): now, not at the next tick
         market = self.symbol
@@ -321,7 +328,7 @@ class Engine:
         return len(entries)
 
     def _settle(
-        self, batch: SettleBatch, events: list[Event], outcome: BatchOutcome, last: str
+        self, batch: SettleBatch, events: list[Event], outcome: BatchOutcome, first: str, last: str
     ) -> None:
         symbol = self.symbol
         for channel, replies in outcome.replies.items():
@@ -350,7 +357,7 @@ class Engine:
             try:
                 settled = self.ledger.settle(
                     symbol, self.token, self.applied, last, batch, payload, depth, ticker,
-                    read_next=read_next,
+                    first_command_id=first, read_next=read_next,
                 )  # fmt: skip
                 break
             except (redis.ConnectionError, redis.TimeoutError):

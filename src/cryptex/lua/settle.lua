@@ -11,11 +11,13 @@
 --          moves: [[key index, field, signed delta]...],
 --          records: [[key index, [field, value, ...]]...],
 --          open sets: [[key index, 1 to add | 0 to remove, order id]...]],
+--       how many new commands to deliver next ('0' for none), the consumer to deliver them to,
+--       the id of the batch's first command not settled before,
 --       then the binary messages (Redis's cmsgpack reads no msgpack bin), each a count and
 --       its items: publishes (channel, message), trades (pushed to the recent trades list)
 -- Returns {1, events stream id or '', next} | {2, next} (this batch was settled already: a
 --         retry after a lost reply) | {-1, 'STALE_FENCE', current} | {-2, 'NEGATIVE_BALANCE', key,
---         field, result} | {-3, 'APPLIED_MISMATCH', applied id}
+--         field, result} | {-3, 'APPLIED_MISMATCH', applied id} | {-4, 'COMMAND_GAP', id}
 --         where next is XREADGROUP's answer for the next commands (false when there are none).
 -- Taking the next batch here saves a busy engine a round trip (and, under appendfsync always,
 -- an fsync) per batch; and a stale engine, refused above, never takes commands it cannot settle.
@@ -30,12 +32,17 @@ if current ~= ARGV[1] then return {-1, 'STALE_FENCE', current or ''} end
 local applied = redis.call('GET', KEYS[2]) or ''
 if applied == ARGV[2] then return {2, next_batch()} end
 if applied ~= ARGV[7] then return {-3, 'APPLIED_MISMATCH', applied} end
+-- A command between the last applied one and this batch was delivered to another reader (the
+-- last read of an engine that had lost the market): settling past it would leave it unapplied.
+local skipped = redis.call('XRANGE', KEYS[4], applied == '' and '-' or '(' .. applied,
+                           '(' .. ARGV[11], 'COUNT', 1)
+if #skipped > 0 then return {-4, 'COMMAND_GAP', skipped[1][1]} end
 
 local RECENT_TRADES = 1000
 local ACK_CHUNK = 1000  -- unpack() of a longer list could overflow Lua's C stack
 local batch = cmsgpack.unpack(ARGV[8])
 local acks, moves, records, open_sets = batch[1], batch[2], batch[3], batch[4]
-local at = 11
+local at = 12
 local function take()
   at = at + 1
   return ARGV[at - 1]

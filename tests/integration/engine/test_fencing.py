@@ -117,3 +117,31 @@ def test_a_refused_settle_takes_no_commands_from_the_engine_that_replaced_it(
     while second.book.resting_orders < 2:
         second.run_once()
     exchange.wait_settled()
+
+
+def test_commands_a_stale_engine_read_are_applied_in_their_order_by_its_successor(
+    redis_client: redis.Redis, sol: MarketSpec, exchange: Exchange
+) -> None:
+    """The one read a stale engine can still make (the blocking one, which no script can
+    fence) takes commands from its successor; the successor's settle refuses to go past them,
+    and it rebuilds its state and applies them first: no order is left out of the book."""
+    first = engine_for(redis_client, sol, "first")
+    assert first._read() == []  # the (empty) pending list: from now on it reads new commands
+    redis_client.delete(keys.lease(sol.symbol))  # as if the first engine's lease had lapsed
+    second = engine_for(redis_client, sol, "second")
+    assert second._read() == []
+
+    exchange.fund(1, "USDC", "1000")
+    taken = exchange.placed(1, Side.BUY, "100", "1")
+    stolen = first._read()  # the stale engine's last read
+    assert len(stolen) == 1
+    after = exchange.placed(1, Side.BUY, "100", "2")
+    assert second.run_once() == 0  # refused: `taken` lies between its applied id and `after`
+    assert second.book.resting_orders == 0  # rebuilt as settled, `after` not applied
+    while second.book.resting_orders < 2:
+        second.run_once()
+    exchange.wait_settled()
+    resting = second.book.snapshot().orders
+    assert [order.order_id for order in resting] == [taken, after]  # time priority kept
+    with pytest.raises(StaleFenceError):
+        first.process(stolen)
