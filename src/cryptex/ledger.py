@@ -149,12 +149,6 @@ class PlaceResult:
 StreamEntries = list[tuple[bytes, dict[bytes, bytes]]]
 
 
-@dataclass(frozen=True, slots=True)
-class Settled:
-    event_id: str  # of the batch's events in the event stream ('' if none, or settled before)
-    next_entries: StreamEntries  # the next commands, delivered to the engine by the same script
-
-
 def _stream_entries(reply: Any) -> StreamEntries:
     """A script's XREADGROUP answer ([[stream, [[id, [field, value, ...]], ...]]], or nil) as
     redis-py's xreadgroup would parse it."""
@@ -443,13 +437,13 @@ class Ledger:
         *,
         first_command_id: str,
         read_next: int = 0,
-    ) -> Settled:
+    ) -> StreamEntries:
         """Apply one engine batch atomically, exactly once: the batch follows the command
         `previous_command_id` ('' for the first) and ends with `last_command_id`; sent again
         after a lost reply it changes nothing. `first_command_id` is the batch's first command
         not settled before: no command may lie between it and `previous_command_id`. Then, in
         the same script, up to `read_next` new commands are delivered to the engine's consumer
-        (as XREADGROUP would)."""
+        (as XREADGROUP would) and returned."""
         fixed_keys = [
             keys.fence(symbol),
             keys.applied(symbol),
@@ -469,10 +463,8 @@ class Ledger:
             ],
         )  # fmt: skip
         status = int(reply[0])
-        if status == 1:
-            return Settled(_text(reply[1]), _stream_entries(reply[2]))
-        if status == 2:
-            return Settled("", _stream_entries(reply[1]))
+        if status in (1, 2):  # 2: settled already, a retry after a lost reply
+            return _stream_entries(reply[1])
         detail = [part.decode() if isinstance(part, bytes) else part for part in reply[1:]]
         if status == -1:
             raise StaleFenceError(f"{symbol}: fencing token {token} is stale ({detail})")

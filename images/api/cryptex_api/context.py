@@ -12,6 +12,7 @@ import asyncpg
 import redis.asyncio
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security.utils import get_authorization_scheme_param
 
 from cryptex import keys, registry
 from cryptex.ledger import AsyncLedger
@@ -122,10 +123,10 @@ def authenticate(ctx: ApiContext, token: str | None) -> Principal:
 
 
 def bearer_token(authorization: str | None) -> str | None:
-    """The token of an `Authorization: Bearer <token>` header, as FastAPI's HTTPBearer reads
-    it; None for a missing header or another scheme."""
-    scheme, _, token = (authorization or "").partition(" ")
-    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+    """The token of an `Authorization: Bearer <token>` header, read as FastAPI's HTTPBearer
+    reads it; None for a missing header or another scheme."""
+    scheme, token = get_authorization_scheme_param(authorization)
+    return token if scheme.lower() == "bearer" and token else None
 
 
 async def principal(

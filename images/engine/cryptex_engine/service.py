@@ -8,7 +8,8 @@ second engine of the same market can never settle anything.
 
 The periodic snapshot is encoded by a forked copy of the engine, which sees the state as of the
 last settled batch while the engine goes on matching: encoding a book of tens of thousands of
-orders took long enough (~15 ms for 20k) to be the tail of order latency. The engine itself
+orders in place (11 ms for the book alone at 20k, its funds on top) was the tail of order
+latency. The engine itself
 writes what the copy encoded, so snapshots land in order and under its fencing token. The stop
 snapshot and an asked-for one are taken in place.
 
@@ -355,7 +356,7 @@ class Engine:
             # first: new ones wait for `_read` to have emptied them.
             read_next = 0 if self._read_pending else self.settings.batch_size
             try:
-                settled = self.ledger.settle(
+                next_entries = self.ledger.settle(
                     symbol, self.token, self.applied, last, batch, payload, depth, ticker,
                     first_command_id=first, read_next=read_next,
                 )  # fmt: skip
@@ -366,7 +367,7 @@ class Engine:
                 log.warning("redis unreachable while settling, retrying", extra={"market": symbol})
                 self._read_pending = True
                 time.sleep(_RETRY_DELAY_S)
-        self._next_entries = settled.next_entries
+        self._next_entries = next_entries
         self.metrics.settle_seconds.labels(symbol).observe(time.perf_counter() - started)
         # Counted per batch, not per event: a labels() lookup per event cost 9% of a drain.
         for name, count in Counter(type(event).__name__ for event in events).items():

@@ -15,8 +15,7 @@
 --       the id of the batch's first command not settled before,
 --       then the binary messages (Redis's cmsgpack reads no msgpack bin), each a count and
 --       its items: publishes (channel, message), trades (pushed to the recent trades list)
--- Returns {1, events stream id or '', next} | {2, next} (this batch was settled already: a
---         retry after a lost reply) | {-1, 'STALE_FENCE', current} | {-2, 'NEGATIVE_BALANCE', key,
+-- Returns {1, next} | {2, next} (this batch was settled already: a retry after a lost reply) | {-1, 'STALE_FENCE', current} | {-2, 'NEGATIVE_BALANCE', key,
 --         field, result} | {-3, 'APPLIED_MISMATCH', applied id} | {-4, 'COMMAND_GAP', id}
 --         where next is XREADGROUP's answer for the next commands (false when there are none).
 -- Taking the next batch here saves a busy engine a round trip (and, under appendfsync always,
@@ -69,8 +68,7 @@ for _, change in ipairs(open_sets) do
   end
 end
 
-local event_id = ''
-if ARGV[4] ~= '' then event_id = redis.call('XADD', KEYS[3], '*', 'e', ARGV[4], 'c', ARGV[2]) end
+if ARGV[4] ~= '' then redis.call('XADD', KEYS[3], '*', 'e', ARGV[4], 'c', ARGV[2]) end
 if ARGV[5] ~= '' then redis.call('SET', KEYS[5], ARGV[5]) end
 if ARGV[6] ~= '' then redis.call('SET', KEYS[6], ARGV[6]) end
 
@@ -83,4 +81,4 @@ redis.call('SET', KEYS[2], ARGV[2])
 for first = 1, #acks, ACK_CHUNK do
   redis.call('XACK', KEYS[4], ARGV[3], unpack(acks, first, math.min(first + ACK_CHUNK - 1, #acks)))
 end
-return {1, event_id, next_batch()}
+return {1, next_batch()}

@@ -24,6 +24,12 @@ def engine_for(client: redis.Redis, market: MarketSpec, instance: str) -> Engine
     return engine
 
 
+def take_over(client: redis.Redis, market: MarketSpec) -> Engine:
+    """A second engine, started as if the first one's lease had lapsed."""
+    client.delete(keys.lease(market.symbol))
+    return engine_for(client, market, "second")
+
+
 def test_a_stale_engine_settles_nothing(
     redis_client: redis.Redis, sol: MarketSpec, exchange: Exchange
 ) -> None:
@@ -33,8 +39,7 @@ def test_a_stale_engine_settles_nothing(
     assert first.run_once() + first.run_once() == 1
     applied_before = redis_client.get(keys.applied(sol.symbol))
 
-    redis_client.delete(keys.lease(sol.symbol))  # as if the first engine's lease had lapsed
-    second = engine_for(redis_client, sol, "second")
+    second = take_over(redis_client, sol)
     assert second.token == first.token + 1
 
     exchange.placed(1, Side.BUY, "101", "1")
@@ -105,8 +110,7 @@ def test_a_refused_settle_takes_no_commands_from_the_engine_that_replaced_it(
     exchange.placed(1, Side.BUY, "100", "1")
     entries = first._read() or first._read()
 
-    redis_client.delete(keys.lease(sol.symbol))  # as if the first engine's lease had lapsed
-    second = engine_for(redis_client, sol, "second")
+    second = take_over(redis_client, sol)
     exchange.placed(1, Side.BUY, "101", "1")
     with pytest.raises(StaleFenceError):
         first.process(entries)
@@ -127,8 +131,7 @@ def test_commands_a_stale_engine_read_are_applied_in_their_order_by_its_successo
     and it rebuilds its state and applies them first: no order is left out of the book."""
     first = engine_for(redis_client, sol, "first")
     assert first._read() == []  # the (empty) pending list: from now on it reads new commands
-    redis_client.delete(keys.lease(sol.symbol))  # as if the first engine's lease had lapsed
-    second = engine_for(redis_client, sol, "second")
+    second = take_over(redis_client, sol)
     assert second._read() == []
 
     exchange.fund(1, "USDC", "1000")
