@@ -443,7 +443,8 @@ def recovery_benchmark(port: int, market: MarketSpec, args: argparse.Namespace) 
     del book, apply
 
     stream = keys.commands(market.symbol)
-    client.set(keys.snapshot(market.symbol), raw)
+    seeding = Ledger(client)  # stored as an engine stores it, under a token of its own
+    seeding.store_snapshot(market.symbol, seeding.take_fence(market.symbol), raw, SNAPSHOT_ID)
     client.xgroup_create(stream, keys.COMMANDS_GROUP, id="0", mkstream=True)
     applied = SNAPSHOT_ID
     for chunk in range(0, len(replay), 1000):

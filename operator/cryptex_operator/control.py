@@ -18,6 +18,7 @@ import msgspec
 import redis
 
 from cryptex import keys, registry
+from cryptex.ledger import snapshot_command_id
 from cryptex.markets import MarketSpec
 from cryptex.wire import (
     AllOrdersCancelled,
@@ -27,7 +28,6 @@ from cryptex.wire import (
     SetTradingState,
     TakeSnapshot,
     TradingStateChanged,
-    decode_engine_snapshot,
     encode,
 )
 
@@ -153,8 +153,8 @@ def wait_snapshot(client: redis.Redis, symbol: str, sent: Sent, timeout_s: float
     while True:
         applied = cast(bytes | None, client.get(keys.applied(symbol)))
         if applied is not None and stream_id(applied.decode()) >= target:
-            raw = cast(bytes | None, client.get(keys.snapshot(symbol)))
-            if raw is not None and stream_id(decode_engine_snapshot(raw).last_command_id) >= target:
+            stored = snapshot_command_id(client, symbol)
+            if stored is not None and stream_id(stored) >= target:
                 return True
         if time.monotonic() >= deadline:
             return False
@@ -222,6 +222,8 @@ def delist(client: redis.Redis, symbol: str) -> None:
         keys.commands(symbol),
         keys.events(symbol),
         keys.snapshot(symbol),
+        keys.snapshot_staging(symbol),
+        keys.snapshot_command(symbol),
         keys.applied(symbol),
         keys.lease(symbol),
         keys.heartbeat(symbol),

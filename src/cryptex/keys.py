@@ -43,8 +43,19 @@ def events(symbol: str) -> str:
 
 
 def snapshot(symbol: str) -> str:
-    """The engine's last snapshot (book, open orders' funds, last command id)."""
+    """The engine's last snapshot (book, open orders' funds, last command id): a list of the
+    parts of its encoding, in order (see `cryptex.ledger.SNAPSHOT_PART_BYTES`)."""
     return _market(symbol, "snapshot")
+
+
+def snapshot_staging(symbol: str) -> str:
+    """The parts of the snapshot being written; renamed to `snapshot` once complete."""
+    return _market(symbol, "snapshot-staging")
+
+
+def snapshot_command(symbol: str) -> str:
+    """Id of the last command the stored snapshot reflects, set with it."""
+    return _market(symbol, "snapshot-command")
 
 
 def lease(symbol: str) -> str:

@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import IntEnum
 from importlib import resources
-from typing import Any, Final
+from typing import Any, Final, cast
 
 import msgspec
 import redis
@@ -57,6 +57,41 @@ def connect_async(url: str, max_connections: int = 64, wait_s: float = 5.0) -> r
         url, max_connections=max_connections, timeout=wait_s, retry=AsyncRetry(NoBackoff(), 0)
     )
     return redis.asyncio.Redis.from_pool(pool)  # closing the client closes its pool
+
+
+# A stored engine snapshot is a list of parts of at most this size, each one write to Redis. With
+# `appendfsync always`, appending 64 KiB held Redis 0.4 ms (median; 1 MiB: 3.3 ms, up to 25),
+# and a million resting orders (36 MiB) in one SET held it, and every market, 145-255 ms.
+SNAPSHOT_PART_BYTES: Final = 64 * 1024
+
+
+class SnapshotCommit(IntEnum):
+    """What the commit of a staged snapshot did."""
+
+    STORED = 1
+    STALE = 0  # another engine took the market over: nothing changed
+    INCOMPLETE = -1  # a part was lost or staged twice (a retried write): nothing changed
+
+
+def snapshot_parts(state: bytes) -> list[memoryview]:
+    """An encoded snapshot cut into the parts it is stored as (at least one)."""
+    view = memoryview(state)
+    return [
+        view[at : at + SNAPSHOT_PART_BYTES] for at in range(0, len(state), SNAPSHOT_PART_BYTES)
+    ] or [view]
+
+
+def read_snapshot(client: redis.Redis, symbol: str) -> bytes | None:
+    """The market's stored engine snapshot (encoded), or None. One read: the parts of one
+    snapshot, never a mix of two."""
+    parts = cast(list[bytes], client.lrange(keys.snapshot(symbol), 0, -1))
+    return b"".join(parts) if parts else None
+
+
+def snapshot_command_id(client: redis.Redis, symbol: str) -> str | None:
+    """Id of the last command the stored snapshot reflects, without reading the snapshot."""
+    raw = cast(bytes | None, client.get(keys.snapshot_command(symbol)))
+    return raw.decode() if raw is not None else None
 
 
 class LedgerError(RuntimeError):
@@ -360,7 +395,8 @@ class Ledger:
         self._cancel = client.register_script(_script("cancel"))
         self._transfer = client.register_script(_script("transfer"))
         self._settle = client.register_script(_script("settle"))
-        self._guarded_set = client.register_script(_script("guarded_set"))
+        self._snapshot_part = client.register_script(_script("snapshot_part"))
+        self._snapshot_commit = client.register_script(_script("snapshot_commit"))
         self._renew_lease = client.register_script(_script("renew_lease"))
         self._release_lease = client.register_script(_script("release_lease"))
         self._audit = client.register_script(_script("audit"))
@@ -421,8 +457,36 @@ class Ledger:
     def take_fence(self, symbol: str) -> int:
         return int(self.redis.incr(keys.fence(symbol)))
 
-    def guarded_set(self, symbol: str, token: int, key: str, value: bytes) -> bool:
-        return bool(self._guarded_set(keys=[keys.fence(symbol), key], args=[token, value]))
+    def stage_snapshot_part(
+        self, symbol: str, token: int, part: bytes | memoryview, *, first: bool
+    ) -> bool:
+        """Append one part of a snapshot being written (the first starts afresh); False, and
+        nothing written, when the token is stale."""
+        staged = self._snapshot_part(
+            keys=[keys.fence(symbol), keys.snapshot_staging(symbol)], args=[token, int(first), part]
+        )
+        return bool(staged)
+
+    def commit_snapshot(
+        self, symbol: str, token: int, parts: int, command_id: str
+    ) -> SnapshotCommit:
+        """Make the staged parts the stored snapshot, as of command `command_id`."""
+        committed = self._snapshot_commit(
+            keys=[keys.fence(symbol), keys.snapshot_staging(symbol), keys.snapshot(symbol),
+                  keys.snapshot_command(symbol)],
+            args=[token, parts, command_id],
+        )  # fmt: skip
+        return SnapshotCommit(int(committed))
+
+    def store_snapshot(
+        self, symbol: str, token: int, state: bytes, command_id: str
+    ) -> SnapshotCommit:
+        """Write a whole snapshot now, part after part (Redis serves others in between)."""
+        parts = snapshot_parts(state)
+        for index, part in enumerate(parts):
+            if not self.stage_snapshot_part(symbol, token, part, first=index == 0):
+                return SnapshotCommit.STALE
+        return self.commit_snapshot(symbol, token, len(parts), command_id)
 
     def settle(
         self,

@@ -9,9 +9,10 @@ second engine of the same market can never settle anything.
 The periodic snapshot is encoded by a forked copy of the engine, which sees the state as of the
 last settled batch while the engine goes on matching: encoding a book of tens of thousands of
 orders in place (11 ms for the book alone at 20k, its funds on top) was the tail of order
-latency. The engine itself
-writes what the copy encoded, so snapshots land in order and under its fencing token. The stop
-snapshot and an asked-for one are taken in place.
+latency. The engine itself writes what the copy encoded, so snapshots land in order and under
+its fencing token: one part (`SNAPSHOT_PART_BYTES`) after each batch, so that no write holds
+Redis for long, then a commit that makes the parts the stored snapshot at once. The stop
+snapshot and an asked-for one are taken in place, and written whole.
 
 Clocks appear here only for pacing (snapshots, lease, heartbeat, metrics); every business time
 comes from the commands.
@@ -37,7 +38,16 @@ from prometheus_client import CollectorRegistry, Gauge, Histogram
 from prometheus_client import Counter as MetricCounter
 
 from cryptex import keys
-from cryptex.ledger import CommandGapError, Ledger, SettleBatch, StaleFenceError, StreamEntries
+from cryptex.ledger import (
+    SNAPSHOT_PART_BYTES,
+    CommandGapError,
+    Ledger,
+    SettleBatch,
+    SnapshotCommit,
+    StaleFenceError,
+    StreamEntries,
+    read_snapshot,
+)
 from cryptex.markets import MarketSpec
 from cryptex.settings import EngineSettings
 from cryptex.wire import (
@@ -112,6 +122,16 @@ class _SnapshotCopy:
     started: float  # perf_counter when forked
 
 
+@dataclass(slots=True)
+class _SnapshotWrite:
+    """An encoded snapshot as of command `applied`, being written part by part."""
+
+    state: bytes
+    applied: str
+    started: float  # perf_counter when the snapshot was begun
+    staged: int = 0  # parts written so far
+
+
 class Engine:
     def __init__(
         self,
@@ -135,6 +155,7 @@ class Engine:
         self._last_snapshot = 0.0
         self._last_lease = 0.0
         self._encoding: _SnapshotCopy | None = None  # a periodic snapshot being encoded
+        self._writing: _SnapshotWrite | None = None  # one being written, a part per turn
         self.last_progress = time.monotonic()  # for the health check
 
     # ------------------------------------------------------------------ start
@@ -194,7 +215,7 @@ class Engine:
         self.settlement = Settlement(self.market, {}, RollingTicker())
         self.applied = ""
         self._read_pending, self._next_entries = True, []  # what was delivered: pending again
-        raw = cast(bytes | None, self.redis.get(keys.snapshot(self.symbol)))
+        raw = read_snapshot(self.redis, self.symbol)
         if raw is not None:
             snapshot = decode_engine_snapshot(raw)
             self.book = OrderBook.restore(snapshot.book)
@@ -257,6 +278,8 @@ class Engine:
                 self._renew_lease(now)
             if self._encoding is not None:
                 self._collect_snapshot()
+            elif self._writing is not None:
+                self._write_snapshot_part(self._writing)
             elif now - self._last_snapshot >= self.settings.snapshot_interval_s:
                 self._begin_snapshot()
         except (redis.ConnectionError, redis.TimeoutError):
@@ -280,10 +303,11 @@ class Engine:
         stream = keys.commands(self.symbol)
         # Entries delivered before a restart but never settled come first ("0"), then new ones.
         start = "0" if self._read_pending else ">"
+        # An idle engine writing a snapshot does not wait for commands between its parts.
+        wait = not self._read_pending and self._writing is None
         reply: Any = self.redis.xreadgroup(
             keys.COMMANDS_GROUP, keys.ENGINE_CONSUMER, {stream: start},
-            count=self.settings.batch_size,
-            block=None if self._read_pending else self.settings.block_ms,
+            count=self.settings.batch_size, block=self.settings.block_ms if wait else None,
         )  # fmt: skip
         entries = cast(StreamEntries, reply[0][1]) if reply else []
         if self._read_pending and not entries:
@@ -426,9 +450,19 @@ class Engine:
 
     def snapshot(self) -> None:
         """Persist the state as of the last settled command, now and in place (at stop, or when
-        asked); a periodic snapshot still being encoded is dropped: this one is newer."""
+        asked); a periodic snapshot still being encoded or written is dropped: this one is
+        newer."""
         self._drop_snapshot_copy()
-        self._write_snapshot(self._encoded_state(), self.applied, time.perf_counter())
+        self._writing = None
+        started = time.perf_counter()
+        stored = self.ledger.store_snapshot(
+            self.symbol, self.token, self._encoded_state(), self.applied
+        )
+        if stored is SnapshotCommit.STALE:
+            raise StaleFenceError(f"{self.symbol}: fencing token {self.token} is stale")
+        if stored is SnapshotCommit.INCOMPLETE:  # only a concurrent writer can cause it here
+            raise RuntimeError(f"{self.symbol}: the snapshot's parts were changed while written")
+        self._stored(self.applied, started)
 
     def _encoded_state(self) -> bytes:
         return encode(
@@ -440,10 +474,32 @@ class Engine:
             )
         )
 
-    def _write_snapshot(self, state: bytes, applied: str, started: float) -> None:
-        """Store a snapshot as of command `applied`; trim the commands it makes unneeded."""
-        if not self.ledger.guarded_set(self.symbol, self.token, keys.snapshot(self.symbol), state):
+    def _write_snapshot_part(self, write: _SnapshotWrite) -> None:
+        """Stage the next part of a periodic snapshot; commit it after the last one."""
+        at = write.staged * SNAPSHOT_PART_BYTES
+        part = memoryview(write.state)[at : at + SNAPSHOT_PART_BYTES]
+        if not self.ledger.stage_snapshot_part(
+            self.symbol, self.token, part, first=write.staged == 0
+        ):
             raise StaleFenceError(f"{self.symbol}: fencing token {self.token} is stale")
+        write.staged += 1
+        if at + SNAPSHOT_PART_BYTES < len(write.state):
+            return
+        committed = self.ledger.commit_snapshot(
+            self.symbol, self.token, write.staged, write.applied
+        )
+        if committed is SnapshotCommit.STALE:
+            raise StaleFenceError(f"{self.symbol}: fencing token {self.token} is stale")
+        if committed is SnapshotCommit.INCOMPLETE:
+            # A part whose reply was lost was staged again: write the snapshot once more.
+            log.warning("snapshot parts out of step, rewriting", extra={"market": self.symbol})
+            write.staged = 0
+            return
+        self._writing = None
+        self._stored(write.applied, write.started)
+
+    def _stored(self, applied: str, started: float) -> None:
+        """A snapshot as of command `applied` is stored: trim the commands it makes unneeded."""
         self._last_snapshot = time.monotonic()
         if self.settings.trim_commands and applied:
             self.redis.xtrim(keys.commands(self.symbol), minid=applied, approximate=True)
@@ -466,7 +522,7 @@ class Engine:
         self._encoding = _SnapshotCopy(pid, memory, self.applied, started)
 
     def _collect_snapshot(self) -> None:
-        """Once the copy is done, write what it encoded."""
+        """Once the copy is done, begin writing what it encoded."""
         copy = self._encoding
         assert copy is not None
         done, status = os.waitpid(copy.pid, os.WNOHANG)
@@ -480,7 +536,8 @@ class Engine:
             log.error("the snapshot copy failed", extra={"market": self.symbol, "status": status})
             self._last_snapshot = time.monotonic()  # try again after the interval
             return
-        self._write_snapshot(state, copy.applied, copy.started)
+        self._writing = _SnapshotWrite(state, copy.applied, copy.started)
+        self._write_snapshot_part(self._writing)
 
     def _drop_snapshot_copy(self) -> None:
         copy, self._encoding = self._encoding, None

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import cast
 
 from cryptex import keys
-from cryptex.ledger import Balance
+from cryptex.ledger import Balance, read_snapshot
 from cryptex.wire import (
     AllOrdersCancelled,
     CancelAllOrders,
@@ -71,7 +71,7 @@ def test_a_snapshot_request_is_answered_with_a_snapshot_at_it(
     exchange.control(TakeSnapshot(exchange.next_ts(), "upgrade"))
     asked_at = entries_tail(exchange.redis, keys.commands(exchange.symbol))
     exchange.wait_settled()
-    raw = cast(bytes, exchange.redis.get(keys.snapshot(exchange.symbol)))
+    raw = cast(bytes, read_snapshot(exchange.redis, exchange.symbol))
     snapshot = decode_engine_snapshot(raw)
     assert snapshot.last_command_id == asked_at
     assert len(snapshot.book.orders) == 1

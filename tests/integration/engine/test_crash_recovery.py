@@ -14,8 +14,7 @@ from typing import cast
 import pytest
 import redis
 
-from cryptex import keys
-from cryptex.ledger import PlaceOutcome
+from cryptex.ledger import PlaceOutcome, read_snapshot
 from cryptex.markets import MarketSpec
 from cryptex.wire import (
     OrderAccepted,
@@ -102,7 +101,7 @@ def assert_exact_recovery(exchange: Exchange, market: MarketSpec, load: Load) ->
     assert len(settled) == len(expected)
     assert settled == expected  # nothing lost, nothing twice, same order
 
-    snapshot_raw = cast(bytes, exchange.redis.get(keys.snapshot(market.symbol)))
+    snapshot_raw = cast(bytes, read_snapshot(exchange.redis, market.symbol))
     snapshot = decode_engine_snapshot(snapshot_raw)
     assert OrderBook.restore(snapshot.book).state_hash() == book.state_hash()
 

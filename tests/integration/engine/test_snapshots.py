@@ -1,7 +1,8 @@
 """Periodic snapshots are encoded by a forked copy of the engine while the engine goes on
 matching: the snapshot written is the state as of the batch settled when the copy was made,
 whatever the engine applied since; a snapshot taken in place (at stop, or asked for) replaces a
-copy still at work; a copy that fails writes nothing and is tried again."""
+copy still at work; a copy that fails writes nothing and is tried again. What the copy encoded
+is written a part per turn of the engine, and becomes the stored snapshot only once whole."""
 
 from __future__ import annotations
 
@@ -11,10 +12,12 @@ import time
 import pytest
 import redis
 
-from cryptex import keys
+from cryptex import keys, ledger
+from cryptex.ledger import StaleFenceError, read_snapshot, snapshot_command_id
 from cryptex.markets import MarketSpec
 from cryptex.settings import EngineSettings
 from cryptex.wire import Side, decode_engine_snapshot
+from cryptex_engine import service
 from cryptex_engine.service import Engine
 from tests.integration.engine.harness import Exchange, entries_tail
 
@@ -37,17 +40,23 @@ def settle_all(engine: Engine, exchange: Exchange) -> None:
         engine.run_once()
 
 
-def stored(client: redis.Redis, symbol: str) -> bytes | None:
-    raw = client.get(keys.snapshot(symbol))
-    return raw if raw is None else bytes(raw)  # type: ignore[arg-type]
-
-
 def collected(engine: Engine, timeout: float = 10) -> None:
+    """Wait for the copy, then write every part of what it encoded."""
     deadline = time.monotonic() + timeout
     while engine._encoding is not None:
         assert time.monotonic() < deadline, "the snapshot copy never finished"
         engine._collect_snapshot()
         time.sleep(0.005)
+    while engine._writing is not None:
+        engine._write_snapshot_part(engine._writing)
+
+
+@pytest.fixture
+def small_parts(monkeypatch: pytest.MonkeyPatch) -> int:
+    """Snapshots cut into parts of 64 bytes: a few orders make several parts."""
+    monkeypatch.setattr(ledger, "SNAPSHOT_PART_BYTES", 64)
+    monkeypatch.setattr(service, "SNAPSHOT_PART_BYTES", 64)
+    return 64
 
 
 def test_a_periodic_snapshot_is_the_state_when_its_copy_was_made(
@@ -62,7 +71,7 @@ def test_a_periodic_snapshot_is_the_state_when_its_copy_was_made(
     settle_all(engine, exchange)
     assert engine.applied != applied
     collected(engine)
-    assert stored(redis_client, sol.symbol) == expected
+    assert read_snapshot(redis_client, sol.symbol) == expected
     snapshot = decode_engine_snapshot(expected)
     assert (snapshot.last_command_id, len(snapshot.book.orders)) == (applied, 3)
 
@@ -78,7 +87,7 @@ def test_the_run_loop_starts_and_collects_copies_on_its_own(
     deadline = time.monotonic() + 10
     while True:
         engine.run_once()
-        raw = stored(redis_client, sol.symbol)
+        raw = read_snapshot(redis_client, sol.symbol)
         if raw is not None and decode_engine_snapshot(raw).book.orders:
             break
         assert time.monotonic() < deadline, "no periodic snapshot holds the order"
@@ -98,7 +107,7 @@ def test_a_snapshot_in_place_replaces_a_copy_still_at_work(
     assert engine._encoding is None
     with pytest.raises(ChildProcessError):
         os.waitpid(copy.pid, 0)  # reaped: no zombie left behind
-    assert stored(redis_client, sol.symbol) == engine._encoded_state()
+    assert read_snapshot(redis_client, sol.symbol) == engine._encoded_state()
 
 
 def test_a_failed_copy_writes_nothing_and_is_tried_again(
@@ -107,7 +116,7 @@ def test_a_failed_copy_writes_nothing_and_is_tried_again(
 ) -> None:  # fmt: skip
     exchange.placed(1, Side.BUY, "100", "1")
     settle_all(engine, exchange)
-    before = stored(redis_client, sol.symbol)
+    before = read_snapshot(redis_client, sol.symbol)
 
     def broken() -> bytes:
         raise MemoryError("as if the copy ran out of memory")
@@ -116,11 +125,89 @@ def test_a_failed_copy_writes_nothing_and_is_tried_again(
     last_attempt = engine._last_snapshot
     engine._begin_snapshot()
     collected(engine)
-    assert stored(redis_client, sol.symbol) == before
+    assert read_snapshot(redis_client, sol.symbol) == before
     assert engine._last_snapshot > last_attempt  # the next attempt waits for the interval
     monkeypatch.undo()
     engine._begin_snapshot()
     collected(engine)
-    raw = stored(redis_client, sol.symbol)
+    raw = read_snapshot(redis_client, sol.symbol)
     assert raw is not None
     assert decode_engine_snapshot(raw).last_command_id == engine.applied
+
+
+def test_a_periodic_snapshot_is_written_a_part_per_turn_and_stored_once_whole(
+    engine: Engine, exchange: Exchange, redis_client: redis.Redis, sol: MarketSpec,
+    small_parts: int,
+) -> None:  # fmt: skip
+    for price in ("100", "101", "102", "103"):
+        exchange.placed(1, Side.BUY, price, "1")
+    settle_all(engine, exchange)
+    first = engine._encoded_state()
+    engine.snapshot()  # stored in place, whole
+    expected, applied = engine._encoded_state(), engine.applied
+    assert expected == first
+    exchange.placed(1, Side.BUY, "104", "1")
+    settle_all(engine, exchange)
+    newer, newer_applied = engine._encoded_state(), engine.applied
+    engine._begin_snapshot()
+    while engine._encoding is not None:
+        engine._collect_snapshot()  # writes the first part once the copy is done
+        time.sleep(0.005)
+    parts = -(-len(newer) // small_parts)
+    assert parts >= 4
+    staging = keys.snapshot_staging(sol.symbol)
+    for staged in range(1, parts):
+        assert redis_client.llen(staging) == staged
+        # Until the last part, the stored snapshot is the previous one, whole.
+        assert read_snapshot(redis_client, sol.symbol) == first
+        assert snapshot_command_id(redis_client, sol.symbol) == applied
+        exchange.placed(1, Side.BUY, "10", "1")  # matching goes on between the parts
+        engine.run_once()
+    assert engine._writing is None
+    assert read_snapshot(redis_client, sol.symbol) == newer
+    assert snapshot_command_id(redis_client, sol.symbol) == newer_applied
+    stored = redis_client.lrange(keys.snapshot(sol.symbol), 0, -1)
+    assert len(stored) == parts
+    assert max(len(part) for part in stored) == small_parts
+    assert not redis_client.exists(staging)
+
+
+def test_a_part_staged_twice_makes_the_write_start_again(
+    engine: Engine, exchange: Exchange, redis_client: redis.Redis, sol: MarketSpec,
+    small_parts: int,
+) -> None:  # fmt: skip
+    for price in ("100", "101", "102", "103"):
+        exchange.placed(1, Side.BUY, price, "1")
+    settle_all(engine, exchange)
+    expected = engine._encoded_state()
+    engine._begin_snapshot()
+    while engine._encoding is not None:
+        engine._collect_snapshot()
+        time.sleep(0.005)
+    # As if the reply to a part was lost and the part was sent again.
+    redis_client.rpush(keys.snapshot_staging(sol.symbol), expected[:small_parts])
+    collected(engine)
+    assert read_snapshot(redis_client, sol.symbol) == expected
+
+
+def test_an_engine_that_lost_the_market_stages_no_part(
+    engine: Engine, exchange: Exchange, redis_client: redis.Redis, sol: MarketSpec,
+    small_parts: int,
+) -> None:  # fmt: skip
+    for price in ("100", "101", "102", "103"):
+        exchange.placed(1, Side.BUY, price, "1")
+    settle_all(engine, exchange)
+    engine.snapshot()
+    before = read_snapshot(redis_client, sol.symbol)
+    exchange.placed(1, Side.BUY, "104", "1")
+    settle_all(engine, exchange)
+    engine._begin_snapshot()
+    while engine._encoding is not None:
+        engine._collect_snapshot()
+        time.sleep(0.005)
+    staged = redis_client.llen(keys.snapshot_staging(sol.symbol))
+    engine.ledger.take_fence(sol.symbol)  # a successor has started
+    with pytest.raises(StaleFenceError):
+        collected(engine)
+    assert redis_client.llen(keys.snapshot_staging(sol.symbol)) == staged
+    assert read_snapshot(redis_client, sol.symbol) == before

@@ -16,6 +16,7 @@ import pytest
 import redis
 
 from cryptex import keys
+from cryptex.ledger import read_snapshot
 from cryptex.markets import MarketSpec
 from cryptex.wire import decode_engine_snapshot
 from cryptex_operator import manifests
@@ -182,7 +183,7 @@ async def running_operator(place: Place) -> AsyncIterator[Cluster]:
 
 
 def snapshot_id(client: redis.Redis) -> str:
-    raw = cast(bytes | None, client.get(keys.snapshot("SOL_USDC")))
+    raw = read_snapshot(client, "SOL_USDC")
     return decode_engine_snapshot(raw).last_command_id if raw else ""
 
 

@@ -94,7 +94,8 @@ def test_retiring_cancels_every_resting_order_then_removes_the_market(
     assert control.registered(client, "SOL_USDC") is None
     for key in (
         keys.commands("SOL_USDC"), keys.events("SOL_USDC"), keys.snapshot("SOL_USDC"),
-        keys.applied("SOL_USDC"), keys.heartbeat("SOL_USDC"), keys.depth("SOL_USDC"),
+        keys.snapshot_command("SOL_USDC"), keys.applied("SOL_USDC"), keys.heartbeat("SOL_USDC"),
+        keys.depth("SOL_USDC"),
     ):  # fmt: skip
         assert not client.exists(key), key
     assert client.get(keys.fence("SOL_USDC")) == fence  # a fencing token never goes back

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import cast
 
-from cryptex import keys
+from cryptex.ledger import read_snapshot
 from cryptex.wire import TakeSnapshot, decode_engine_snapshot
 from cryptex_operator import control
 from tests.integration.engine.harness import EngineProcess, Exchange
@@ -14,7 +14,7 @@ TS = 1_700_000_000_000
 
 
 def snapshot_id(exchange: Exchange) -> str:
-    raw = cast(bytes, exchange.redis.get(keys.snapshot("SOL_USDC")))
+    raw = cast(bytes, read_snapshot(exchange.redis, "SOL_USDC"))
     return decode_engine_snapshot(raw).last_command_id
 
 
@@ -29,7 +29,7 @@ def test_the_snapshot_answers_only_once_it_reaches_the_request(
     engine.start()
     assert control.wait_snapshot(exchange.redis, "SOL_USDC", sent, timeout_s=10)
     assert control.stream_id(snapshot_id(exchange)) >= control.stream_id(sent.command_id)
-    raw = cast(bytes, exchange.redis.get(keys.snapshot("SOL_USDC")))
+    raw = cast(bytes, read_snapshot(exchange.redis, "SOL_USDC"))
     orders = decode_engine_snapshot(raw).book.orders
     assert sorted(order.order_id for order in orders) == sorted(resting)
     # Asked again for the same request: already answered, at once.
