@@ -86,6 +86,10 @@ class DbprocMetrics:
             registry=registry,
         )  # fmt: skip
         self.markets = Gauge("cryptex_dbproc_markets", "Markets read", registry=registry)
+        self.trimmed = Counter(
+            "cryptex_dbproc_trimmed_entries", "Event stream entries trimmed once written",
+            ["market"], registry=registry,
+        )  # fmt: skip
 
 
 class Processor:
@@ -151,6 +155,7 @@ class Processor:
             log.info("market delisted: no longer read", extra={"market": symbol})
         self.metrics.markets.set(len(self.markets))
         await self._observe_lag()
+        await self.trim_written()
 
     async def _ensure_group(self, symbol: str) -> None:
         try:
@@ -251,6 +256,37 @@ class Processor:
             await self._forget_dead_consumers()
             self._next_claim = time.monotonic() + self.settings.claim_idle_ms / 2000
         return claims
+
+    async def trim_written(self) -> None:
+        """Trim each event stream below what the group still needs: its oldest pending entry,
+        or its last delivered one. Entries younger than `events_retention_s` stay."""
+        keep_from_ms = int(time.time() * 1000 - self.settings.events_retention_s * 1000)
+        for symbol in self.markets:
+            stream = keys.events(symbol)
+            floor = await self._group_floor(stream)
+            if floor is None:
+                continue
+            if int(floor.partition("-")[0]) > keep_from_ms:  # stream ids begin with their ms
+                floor = f"{keep_from_ms}-0"
+            trimmed = await self.redis.xtrim(stream, minid=floor, approximate=False)
+            if trimmed:
+                self.metrics.trimmed.labels(symbol).inc(int(trimmed))
+
+    async def _group_floor(self, stream: str) -> str | None:
+        """The id of the oldest entry the group still needs, or None (no group, nothing read)."""
+        try:
+            groups: list[dict[str, Any]] = await self.redis.xinfo_groups(stream)
+        except redis.ResponseError:  # no such stream
+            return None
+        for group in groups:
+            if _text(group["name"]) != keys.EVENTS_GROUP:
+                continue
+            if group["pending"]:
+                summary: dict[str, Any] = await self.redis.xpending(stream, keys.EVENTS_GROUP)
+                return _text(summary["min"])
+            last = _text(group["last-delivered-id"])
+            return None if last == "0-0" else last
+        return None
 
     async def _forget_dead_consumers(self) -> None:
         """Each instance is a consumer of its own name; dead ones would pile up."""

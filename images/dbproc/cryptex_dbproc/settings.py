@@ -18,6 +18,9 @@ class DbprocSettings(CommonSettings):
     # Entries another consumer (a dead instance) left unacknowledged this long are taken over.
     claim_idle_ms: int = Field(default=30_000, ge=10)
     pool_size: int = Field(default=4, ge=1)  # markets are written concurrently, one connection each
+    # Event stream entries written and acknowledged are trimmed once older than this (the
+    # operator reads acknowledgements of its requests there, within seconds).
+    events_retention_s: float = Field(default=600.0, ge=0)
     # TimescaleDB only (ignored on plain PostgreSQL):
     compress_after_days: int = Field(default=7, ge=1)  # trade chunks older than this are compressed
     trades_retention_days: int = Field(default=0, ge=0)  # 0 keeps every trade
