@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import logging
 import signal
 import sys
@@ -53,6 +54,11 @@ def main(argv: list[str] | None = None) -> int:
     )  # fmt: skip
     try:
         if engine.start(stop):
+            # What is alive now (modules, the restored book) lives as long as the engine: frozen,
+            # full collections no longer walk it. One walk of ~50,000 objects stopped matching
+            # for 20-24 ms.
+            gc.collect()
+            gc.freeze()
             engine.run(stop)
     except (StaleFenceError, LeaseLostError) as error:
         log.error(

@@ -459,7 +459,7 @@ class Engine:
             self.symbol, self.token, self._encoded_state(), self.applied
         )
         if stored is SnapshotCommit.STALE:
-            raise StaleFenceError(f"{self.symbol}: fencing token {self.token} is stale")
+            raise self._stale()
         if stored is SnapshotCommit.INCOMPLETE:  # only a concurrent writer can cause it here
             raise RuntimeError(f"{self.symbol}: the snapshot's parts were changed while written")
         self._stored(self.applied, started)
@@ -481,7 +481,7 @@ class Engine:
         if not self.ledger.stage_snapshot_part(
             self.symbol, self.token, part, first=write.staged == 0
         ):
-            raise StaleFenceError(f"{self.symbol}: fencing token {self.token} is stale")
+            raise self._stale()
         write.staged += 1
         if at + SNAPSHOT_PART_BYTES < len(write.state):
             return
@@ -489,7 +489,7 @@ class Engine:
             self.symbol, self.token, write.staged, write.applied
         )
         if committed is SnapshotCommit.STALE:
-            raise StaleFenceError(f"{self.symbol}: fencing token {self.token} is stale")
+            raise self._stale()
         if committed is SnapshotCommit.INCOMPLETE:
             # A part whose reply was lost was staged again: write the snapshot once more.
             log.warning("snapshot parts out of step, rewriting", extra={"market": self.symbol})
@@ -497,6 +497,9 @@ class Engine:
             return
         self._writing = None
         self._stored(write.applied, write.started)
+
+    def _stale(self) -> StaleFenceError:
+        return StaleFenceError(f"{self.symbol}: fencing token {self.token} is stale")
 
     def _stored(self, applied: str, started: float) -> None:
         """A snapshot as of command `applied` is stored: trim the commands it makes unneeded."""
