@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import cast
 
@@ -9,7 +10,7 @@ import msgspec
 from fastapi import APIRouter, Depends, Query
 
 from cryptex import keys
-from cryptex.ledger import OrderRecord, PlaceOutcome, order_record_for
+from cryptex.ledger import CancelResult, OrderRecord, PlaceOutcome, order_record_for
 from cryptex.markets import MarketError, MarketSpec
 from cryptex.tokens import Principal
 from cryptex.wire import DepthSnapshot, Fill, OrderReply, PlaceOrder, Side
@@ -126,6 +127,23 @@ async def get_order(
     return _out(record, await ctx.markets.get(record.market), None)
 
 
+async def _cancel(
+    ctx: ApiContext, order_id: int, who: Principal
+) -> tuple[CancelResult, OrderReply | None]:
+    """Ask the order's engine to cancel it; its answer, if the engine removed the order within
+    the reply timeout."""
+    future = ctx.replies.expect(order_id)
+    result = await ctx.ledger.request_cancel(order_id, who.account, now_ms(), ctx.replies.instance)
+    if not result.accepted:
+        ctx.replies.forget(order_id, future)
+        return result, None
+    reply = await ctx.replies.wait(order_id, future, ctx.settings.reply_timeout_ms / 1000)
+    if reply is not None and reply.reason:
+        # The engine found it done already (filled in the meantime): its record says what it is.
+        reply = None
+    return result, reply
+
+
 @router.delete("/order/{order_id}", response_model=OrderOut)
 async def cancel_order(
     order_id: int, who: Principal = Depends(principal), ctx: ApiContext = Depends(context)
@@ -133,19 +151,37 @@ async def cancel_order(
     """Cancel an open order; answers with its state once the engine has removed it."""
     record = await _own_order(ctx, order_id, who)
     market = await ctx.markets.get(record.market)
-    future = ctx.replies.expect(order_id)
-    result = await ctx.ledger.request_cancel(order_id, who.account, now_ms(), ctx.replies.instance)
+    result, reply = await _cancel(ctx, order_id, who)
     if not result.accepted:
-        ctx.replies.forget(order_id, future)
         if result.reason == "ORDER_NOT_OPEN":
             raise bad_request(Code.CANCEL_REJECTED, f"order {order_id} is {record.status.value}")
         raise ApiError(404, Code.NO_SUCH_ORDER, f"order {order_id} does not exist")
-    reply = await ctx.replies.wait(order_id, future, ctx.settings.reply_timeout_ms / 1000)
-    if reply is not None and reply.reason:
-        # The engine found it done already (filled in the meantime): say what it is now.
-        reply = None
     record = await _own_order(ctx, order_id, who)
     return _out(record, market, reply)
+
+
+@router.delete("/orders/open", response_model=list[OrderOut])
+async def cancel_open_orders(
+    market: str | None = Query(default=None, max_length=32),
+    who: Principal = Depends(principal),
+    ctx: ApiContext = Depends(context),
+) -> list[OrderOut]:
+    """Cancel every open order of yours, or of one market. Answers with each one's state once
+    its engine has removed it; one that filled meanwhile shows as it ended, and one whose
+    engine is slower than the reply timeout shows as it is then (its cancel is queued)."""
+    symbol = (await ctx.markets.get(market)).symbol if market else None
+    markets = await ctx.markets.all()
+    records = [
+        record for record in await ctx.ledger.open_orders(who.account)
+        if (symbol is None or record.market == symbol) and record.market in markets
+    ]  # fmt: skip
+
+    async def cancelled(record: OrderRecord) -> OrderOut:
+        _, reply = await _cancel(ctx, record.order_id, who)
+        now = await ctx.ledger.order(record.order_id)
+        return _out(now or record, markets[record.market], reply)
+
+    return list(await asyncio.gather(*(cancelled(record) for record in records)))
 
 
 @router.post("/order/quote", response_model=QuoteOut)

@@ -49,6 +49,7 @@ log = logging.getLogger("cryptex.mm")
 
 NOT_OPEN: Final = -2011  # cancel refused: the order is done already
 NO_SUCH_ORDER: Final = -2013
+_CANCELLED_OR_QUEUED: Final = frozenset({"CANCELED", "NEW", "PARTIALLY_FILLED"})
 _REFUSALS: Final = {-2010: "insufficient_funds", -1013: "filter", -1014: "market_not_open"}
 _MAX_WALK_STEPS: Final = 1_000  # steps caught up at once after a long pause
 _NO_BALANCE: Final = Balance(0, 0)
@@ -182,22 +183,17 @@ class MarketMaker:
                 raise ConfigError(f"configuration error:\n  CRYPTEX_MM_{name}: {error}") from None
 
     async def cancel_all(self) -> int:
-        """Cancel every open order of the bot's markets (read afresh), within the shutdown
-        timeout; the number cancelled."""
+        """Cancel every open order of the bot's markets, one call per market, within the
+        shutdown timeout; the number cancelled (an order still open in the answer has its
+        cancel queued behind a slow engine; one that filled meanwhile is not counted)."""
         cancelled = 0
         try:
             async with asyncio.timeout(self.settings.shutdown_timeout_s):
-                orders = await self.rest.call("GET", "/api/v1/orders/open", retries=1)
-                for order in orders:
-                    if order.get("market") not in self.markets:
-                        continue
-                    try:
-                        await self.rest.call("DELETE", f"/api/v1/order/{order['orderId']}",
-                                             retries=1)  # fmt: skip
-                        cancelled += 1
-                    except ApiError as error:
-                        if error.code not in (NOT_OPEN, NO_SUCH_ORDER):
-                            raise
+                for symbol in self.markets:
+                    orders = await self.rest.call(
+                        "DELETE", "/api/v1/orders/open", params={"market": symbol}, retries=1
+                    )
+                    cancelled += sum(order["status"] in _CANCELLED_OR_QUEUED for order in orders)
             log.info("open orders cancelled", extra={"count": cancelled})
         except (TimeoutError, ApiError, UnavailableError) as error:
             log.error(

@@ -55,6 +55,46 @@ def test_open_orders_by_market(traders: tuple[Trader, Trader]) -> None:
     assert a.http.get("/api/v1/orders/open", params={"market": "DOGE_USDC"}).status_code == 400
 
 
+def test_cancelling_every_open_order_of_a_market_leaves_others_alone(
+    traders: tuple[Trader, Trader],
+) -> None:
+    a, b = traders
+    mine = [place(a, side="buy", price=price, quantity="1")["orderId"] for price in ("99", "100")]
+    elsewhere = a.http.post(
+        "/api/v1/order",
+        json={"side": "buy", "price": "100", "quantity": "0.1", "market": "BTC_USDC"},
+    ).json()["orderId"]  # no engine runs BTC_USDC here: it stays open
+    theirs = place(b, side="sell", price="200", quantity="1")["orderId"]
+
+    answer = a.http.delete("/api/v1/orders/open", params={"market": "sol/usdc"})
+    assert answer.status_code == 200, answer.text
+    assert [(o["orderId"], o["status"]) for o in answer.json()] == [
+        (order_id, "CANCELED") for order_id in mine
+    ]
+    assert [o["orderId"] for o in a.http.get("/api/v1/orders/open").json()] == [elsewhere]
+    assert [o["orderId"] for o in b.http.get("/api/v1/orders/open").json()] == [theirs]
+    usdc = next(x for x in a.http.get("/api/v1/balances").json() if x["asset"] == "USDC")
+    assert usdc["locked"] == "10.020000"  # the BTC_USDC order's lock only (fee included)
+
+    assert a.http.delete("/api/v1/orders/open", params={"market": "SOL_USDC"}).json() == []
+    unknown = a.http.delete("/api/v1/orders/open", params={"market": "DOGE_USDC"})
+    assert (unknown.status_code, unknown.json()["code"]) == (400, -1121)
+
+
+def test_cancelling_every_open_order(traders: tuple[Trader, Trader]) -> None:
+    a, _ = traders
+    first = place(a, side="buy", price="100", quantity="1")
+    second = place(a, side="buy", price="101", quantity="2")
+    answer = a.http.delete("/api/v1/orders/open").json()
+    assert [(o["orderId"], o["status"], o["quantity"]) for o in answer] == [
+        (first["orderId"], "CANCELED", "1.000"), (second["orderId"], "CANCELED", "2.000"),
+    ]  # fmt: skip
+    assert a.http.get("/api/v1/orders/open").json() == []
+    assert a.http.get("/api/v1/balances").json() == [
+        {"asset": "USDC", "free": "10000.000000", "locked": "0.000000"}
+    ]
+
+
 def test_a_client_order_id_places_once(traders: tuple[Trader, Trader]) -> None:
     a, _ = traders
     cid = f"mine-{uuid.uuid4().hex[:8]}"
