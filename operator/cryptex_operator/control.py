@@ -18,7 +18,7 @@ import msgspec
 import redis
 
 from cryptex import keys, registry
-from cryptex.ledger import snapshot_command_id
+from cryptex.ledger import read_snapshot, snapshot_command_id
 from cryptex.markets import MarketSpec
 from cryptex.wire import (
     AllOrdersCancelled,
@@ -28,6 +28,7 @@ from cryptex.wire import (
     SetTradingState,
     TakeSnapshot,
     TradingStateChanged,
+    decode_engine_snapshot,
     encode,
 )
 
@@ -154,6 +155,9 @@ def wait_snapshot(client: redis.Redis, symbol: str, sent: Sent, timeout_s: float
         applied = cast(bytes | None, client.get(keys.applied(symbol)))
         if applied is not None and stream_id(applied.decode()) >= target:
             stored = snapshot_command_id(client, symbol)
+            if stored is None:  # an engine from before snapshots were stored in parts
+                raw = read_snapshot(client, symbol)
+                stored = decode_engine_snapshot(raw).last_command_id if raw else None
             if stored is not None and stream_id(stored) >= target:
                 return True
         if time.monotonic() >= deadline:

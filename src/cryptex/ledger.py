@@ -60,8 +60,9 @@ def connect_async(url: str, max_connections: int = 64, wait_s: float = 5.0) -> r
 
 
 # A stored engine snapshot is a list of parts of at most this size, each one write to Redis. With
-# `appendfsync always`, appending 64 KiB held Redis 0.4 ms (median; 1 MiB: 3.3 ms, up to 25),
-# and a million resting orders (36 MiB) in one SET held it, and every market, 145-255 ms.
+# `appendfsync always`, appending 64 KiB held Redis 0.4 ms (median; 1 MiB: 3.3 ms, up to 25);
+# a million resting orders (36 MiB) in one SET held it, and every market, 173-178 ms, and in
+# parts the longest PING meanwhile took 2.5-5.5 ms.
 SNAPSHOT_PART_BYTES: Final = 64 * 1024
 
 
@@ -84,7 +85,13 @@ def snapshot_parts(state: bytes) -> list[memoryview]:
 def read_snapshot(client: redis.Redis, symbol: str) -> bytes | None:
     """The market's stored engine snapshot (encoded), or None. One read: the parts of one
     snapshot, never a mix of two."""
-    parts = cast(list[bytes], client.lrange(keys.snapshot(symbol), 0, -1))
+    try:
+        parts = cast(list[bytes], client.lrange(keys.snapshot(symbol), 0, -1))
+    except redis.ResponseError as error:
+        if "WRONGTYPE" not in str(error):
+            raise
+        # One value: written by an engine from before snapshots were stored in parts.
+        return cast(bytes | None, client.get(keys.snapshot(symbol)))
     return b"".join(parts) if parts else None
 
 

@@ -10,9 +10,9 @@ The periodic snapshot is encoded by a forked copy of the engine, which sees the 
 last settled batch while the engine goes on matching: encoding a book of tens of thousands of
 orders in place (11 ms for the book alone at 20k, its funds on top) was the tail of order
 latency. The engine itself writes what the copy encoded, so snapshots land in order and under
-its fencing token: one part (`SNAPSHOT_PART_BYTES`) after each batch, so that no write holds
-Redis for long, then a commit that makes the parts the stored snapshot at once. The stop
-snapshot and an asked-for one are taken in place, and written whole.
+its fencing token: one part (`cryptex.ledger.SNAPSHOT_PART_BYTES`) after each batch, so that
+no write holds Redis for long, then a commit that makes the parts the stored snapshot at once.
+The stop snapshot and an asked-for one are taken in place, and written whole.
 
 Clocks appear here only for pacing (snapshots, lease, heartbeat, metrics); every business time
 comes from the commands.
@@ -39,7 +39,6 @@ from prometheus_client import Counter as MetricCounter
 
 from cryptex import keys
 from cryptex.ledger import (
-    SNAPSHOT_PART_BYTES,
     CommandGapError,
     Ledger,
     SettleBatch,
@@ -47,6 +46,8 @@ from cryptex.ledger import (
     StaleFenceError,
     StreamEntries,
     read_snapshot,
+    snapshot_command_id,
+    snapshot_parts,
 )
 from cryptex.markets import MarketSpec
 from cryptex.settings import EngineSettings
@@ -126,7 +127,7 @@ class _SnapshotCopy:
 class _SnapshotWrite:
     """An encoded snapshot as of command `applied`, being written part by part."""
 
-    state: bytes
+    parts: list[memoryview]  # of the encoded state (`snapshot_parts`)
     applied: str
     started: float  # perf_counter when the snapshot was begun
     staged: int = 0  # parts written so far
@@ -454,15 +455,16 @@ class Engine:
         newer."""
         self._drop_snapshot_copy()
         self._writing = None
-        started = time.perf_counter()
-        stored = self.ledger.store_snapshot(
-            self.symbol, self.token, self._encoded_state(), self.applied
-        )
-        if stored is SnapshotCommit.STALE:
-            raise self._stale()
-        if stored is SnapshotCommit.INCOMPLETE:  # only a concurrent writer can cause it here
-            raise RuntimeError(f"{self.symbol}: the snapshot's parts were changed while written")
-        self._stored(self.applied, started)
+        started, state = time.perf_counter(), self._encoded_state()
+        for _ in range(2):  # parts lost under it (a Redis failover) get it written once more
+            stored = self.ledger.store_snapshot(self.symbol, self.token, state, self.applied)
+            if stored is SnapshotCommit.STALE:
+                raise self._stale()
+            if stored is SnapshotCommit.STORED:
+                self._stored(self.applied, started)
+                return
+            log.warning("snapshot parts out of step, rewriting", extra={"market": self.symbol})
+        raise RuntimeError(f"{self.symbol}: the snapshot's parts changed twice while written")
 
     def _encoded_state(self) -> bytes:
         return encode(
@@ -476,22 +478,26 @@ class Engine:
 
     def _write_snapshot_part(self, write: _SnapshotWrite) -> None:
         """Stage the next part of a periodic snapshot; commit it after the last one."""
-        at = write.staged * SNAPSHOT_PART_BYTES
-        part = memoryview(write.state)[at : at + SNAPSHOT_PART_BYTES]
-        if not self.ledger.stage_snapshot_part(
-            self.symbol, self.token, part, first=write.staged == 0
-        ):
-            raise self._stale()
-        write.staged += 1
-        if at + SNAPSHOT_PART_BYTES < len(write.state):
-            return
+        if write.staged < len(write.parts):  # else: only the commit's answer was lost
+            part = write.parts[write.staged]
+            if not self.ledger.stage_snapshot_part(
+                self.symbol, self.token, part, first=write.staged == 0
+            ):
+                raise self._stale()
+            write.staged += 1
+            if write.staged < len(write.parts):
+                return
         committed = self.ledger.commit_snapshot(
             self.symbol, self.token, write.staged, write.applied
         )
         if committed is SnapshotCommit.STALE:
             raise self._stale()
-        if committed is SnapshotCommit.INCOMPLETE:
-            # A part whose reply was lost was staged again: write the snapshot once more.
+        if (
+            committed is SnapshotCommit.INCOMPLETE
+            and snapshot_command_id(self.redis, self.symbol) != write.applied
+        ):
+            # A part whose answer was lost was staged again: write the snapshot once more. (Had
+            # the commit's answer been lost, the stored snapshot would reflect `applied`.)
             log.warning("snapshot parts out of step, rewriting", extra={"market": self.symbol})
             write.staged = 0
             return
@@ -539,7 +545,7 @@ class Engine:
             log.error("the snapshot copy failed", extra={"market": self.symbol, "status": status})
             self._last_snapshot = time.monotonic()  # try again after the interval
             return
-        self._writing = _SnapshotWrite(state, copy.applied, copy.started)
+        self._writing = _SnapshotWrite(snapshot_parts(state), copy.applied, copy.started)
         self._write_snapshot_part(self._writing)
 
     def _drop_snapshot_copy(self) -> None:

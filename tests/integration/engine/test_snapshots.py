@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import time
+from typing import Any
 
 import pytest
 import redis
@@ -17,7 +18,6 @@ from cryptex.ledger import StaleFenceError, read_snapshot, snapshot_command_id
 from cryptex.markets import MarketSpec
 from cryptex.settings import EngineSettings
 from cryptex.wire import Side, decode_engine_snapshot
-from cryptex_engine import service
 from cryptex_engine.service import Engine
 from tests.integration.engine.harness import Exchange, entries_tail
 
@@ -55,7 +55,6 @@ def collected(engine: Engine, timeout: float = 10) -> None:
 def small_parts(monkeypatch: pytest.MonkeyPatch) -> int:
     """Snapshots cut into parts of 64 bytes: a few orders make several parts."""
     monkeypatch.setattr(ledger, "SNAPSHOT_PART_BYTES", 64)
-    monkeypatch.setattr(service, "SNAPSHOT_PART_BYTES", 64)
     return 64
 
 
@@ -211,3 +210,54 @@ def test_an_engine_that_lost_the_market_stages_no_part(
         collected(engine)
     assert redis_client.llen(keys.snapshot_staging(sol.symbol)) == staged
     assert read_snapshot(redis_client, sol.symbol) == before
+
+
+def test_an_engine_starts_from_a_snapshot_stored_whole_by_an_older_engine(
+    engine: Engine, exchange: Exchange, redis_client: redis.Redis, sol: MarketSpec
+) -> None:
+    for price in ("100", "101"):
+        exchange.placed(1, Side.BUY, price, "1")
+    settle_all(engine, exchange)
+    engine.snapshot()
+    state = read_snapshot(redis_client, sol.symbol)
+    assert state is not None
+    redis_client.delete(keys.snapshot(sol.symbol))
+    redis_client.set(keys.snapshot(sol.symbol), state)  # one value, as before the parts
+    successor = Engine(redis_client, sol, engine.settings)
+    successor.start()
+    assert successor.book.state_hash() == engine.book.state_hash()
+    successor.snapshot()  # written in parts from now on
+    assert redis_client.type(keys.snapshot(sol.symbol)) == b"list"
+    assert read_snapshot(redis_client, sol.symbol) == state
+
+
+def test_a_commit_whose_answer_was_lost_is_not_written_again(
+    engine: Engine, exchange: Exchange, redis_client: redis.Redis, sol: MarketSpec,
+    small_parts: int, monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    for price in ("100", "101", "102", "103"):
+        exchange.placed(1, Side.BUY, price, "1")
+    settle_all(engine, exchange)
+    expected = engine._encoded_state()
+    commit, stage = engine.ledger.commit_snapshot, engine.ledger.stage_snapshot_part
+    staged_after: list[int] = []
+
+    def counted_stage(*args: Any, **kwargs: Any) -> bool:
+        staged_after.append(1)
+        return stage(*args, **kwargs)
+
+    def answer_lost(*args: Any, **kwargs: Any) -> Any:
+        commit(*args, **kwargs)  # done in Redis, but the answer never comes back
+        monkeypatch.setattr(engine.ledger, "commit_snapshot", commit)
+        monkeypatch.setattr(engine.ledger, "stage_snapshot_part", counted_stage)
+        raise redis.ConnectionError("as if the connection dropped")
+
+    monkeypatch.setattr(engine.ledger, "commit_snapshot", answer_lost)
+    engine._begin_snapshot()
+    with pytest.raises(redis.ConnectionError):
+        collected(engine)
+    assert read_snapshot(redis_client, sol.symbol) == expected
+    collected(engine)  # the next turns: the commit is found done
+    assert engine._writing is None
+    assert staged_after == []  # nothing written a second time
+    assert read_snapshot(redis_client, sol.symbol) == expected

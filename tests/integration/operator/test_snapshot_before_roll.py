@@ -4,8 +4,18 @@ from __future__ import annotations
 
 from typing import cast
 
+import redis
+
+from cryptex import keys
 from cryptex.ledger import read_snapshot
-from cryptex.wire import TakeSnapshot, decode_engine_snapshot
+from cryptex.wire import (
+    BookSnapshot,
+    EngineSnapshot,
+    TakeSnapshot,
+    TradingState,
+    decode_engine_snapshot,
+    encode,
+)
 from cryptex_operator import control
 from tests.integration.engine.harness import EngineProcess, Exchange
 from tests.integration.operator.conftest import rest_orders
@@ -40,3 +50,16 @@ def test_stream_ids_compare_as_numbers() -> None:
     assert control.stream_id("1700000000000-10") > control.stream_id("1700000000000-9")
     assert control.stream_id("1700000000001-0") > control.stream_id("1700000000000-99")
     assert control.stream_id("") < control.stream_id("0-0")
+
+
+def test_a_snapshot_stored_whole_by_an_older_engine_answers_too(
+    redis_client: redis.Redis,
+) -> None:
+    # Before snapshots were stored in parts: one value, and no id kept beside it.
+    snapshot = EngineSnapshot("1700000000000-5", BookSnapshot(TradingState.ACTIVE, 1, 0, []), [])
+    redis_client.set(keys.snapshot("SOL_USDC"), encode(snapshot))
+    redis_client.set(keys.applied("SOL_USDC"), "1700000000000-5")
+    reached = control.Sent("r", command_id="1700000000000-5", events_from="0-0")
+    beyond = control.Sent("r", command_id="1700000000000-6", events_from="0-0")
+    assert control.wait_snapshot(redis_client, "SOL_USDC", reached, timeout_s=0)
+    assert not control.wait_snapshot(redis_client, "SOL_USDC", beyond, timeout_s=0)
