@@ -260,7 +260,12 @@ class Processor:
     async def trim_written(self) -> None:
         """Trim each event stream below what the group still needs: its oldest pending entry,
         or its last delivered one. Entries younger than `events_retention_s` stay."""
-        keep_from_ms = int(time.time() * 1000 - self.settings.events_retention_s * 1000)
+        if not self.markets:
+            return
+        seconds, micros = await self.redis.time()  # the clock the stream ids come from
+        keep_from_ms = (seconds * 1_000_000 + micros) // 1000 - int(
+            self.settings.events_retention_s * 1000
+        )
         for symbol in self.markets:
             stream = keys.events(symbol)
             floor = await self._group_floor(stream)
@@ -279,14 +284,16 @@ class Processor:
         except redis.ResponseError:  # no such stream
             return None
         for group in groups:
-            if _text(group["name"]) != keys.EVENTS_GROUP:
-                continue
-            if group["pending"]:
-                summary: dict[str, Any] = await self.redis.xpending(stream, keys.EVENTS_GROUP)
-                return _text(summary["min"])
-            last = _text(group["last-delivered-id"])
-            return None if last == "0-0" else last
-        return None
+            if _text(group["name"]) == keys.EVENTS_GROUP:
+                last = _text(group["last-delivered-id"])
+                break
+        else:
+            return None
+        # Read after the last delivered id: what is pending now was delivered by then, or later.
+        summary: dict[str, Any] = await self.redis.xpending(stream, keys.EVENTS_GROUP)
+        if summary["pending"] and summary["min"] is not None:
+            return _text(summary["min"])
+        return None if last == "0-0" else last
 
     async def _forget_dead_consumers(self) -> None:
         """Each instance is a consumer of its own name; dead ones would pile up."""
