@@ -24,6 +24,9 @@ from cryptex_api.models import OrderOut, OrderRequest, QuoteOut, QuoteRequest
 router = APIRouter(prefix="/api/v1", tags=["orders"], route_class=ExactJsonRoute)
 _depth = msgspec.msgpack.Decoder(DepthSnapshot).decode
 _EMPTY_DEPTH = DepthSnapshot(0, [], [])
+# Cancels of one cancel-all in flight together: a few thousand open orders must not take every
+# Redis connection of the process from the other requests.
+_CANCELS_AT_ONCE = 16
 
 
 def now_ms() -> int:
@@ -93,7 +96,11 @@ async def place_order(
         raise bad_request(Code.FILTER_FAILURE, str(error)) from None
 
     future = ctx.replies.expect(order_id)
-    result = await ctx.ledger.place(market, command)
+    try:
+        result = await ctx.ledger.place(market, command)
+    except BaseException:  # Redis unreachable, or the request went away: nothing will wait
+        ctx.replies.forget(order_id, future)
+        raise
     if result.outcome is PlaceOutcome.INSUFFICIENT_FUNDS:
         ctx.replies.forget(order_id, future)
         asset = market.quote.symbol if side is Side.BUY else market.base.symbol
@@ -133,7 +140,13 @@ async def _cancel(
     """Ask the order's engine to cancel it; its answer, if the engine removed the order within
     the reply timeout."""
     future = ctx.replies.expect(order_id)
-    result = await ctx.ledger.request_cancel(order_id, who.account, now_ms(), ctx.replies.instance)
+    try:
+        result = await ctx.ledger.request_cancel(
+            order_id, who.account, now_ms(), ctx.replies.instance
+        )
+    except BaseException:  # Redis unreachable, or the request went away: nothing will wait
+        ctx.replies.forget(order_id, future)
+        raise
     if not result.accepted:
         ctx.replies.forget(order_id, future)
         return result, None
@@ -176,9 +189,12 @@ async def cancel_open_orders(
         if (symbol is None or record.market == symbol) and record.market in markets
     ]  # fmt: skip
 
+    at_once = asyncio.Semaphore(_CANCELS_AT_ONCE)
+
     async def cancelled(record: OrderRecord) -> OrderOut:
-        _, reply = await _cancel(ctx, record.order_id, who)
-        now = await ctx.ledger.order(record.order_id)
+        async with at_once:
+            _, reply = await _cancel(ctx, record.order_id, who)
+            now = await ctx.ledger.order(record.order_id)
         return _out(now or record, markets[record.market], reply)
 
     return list(await asyncio.gather(*(cancelled(record) for record in records)))

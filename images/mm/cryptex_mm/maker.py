@@ -190,9 +190,16 @@ class MarketMaker:
         try:
             async with asyncio.timeout(self.settings.shutdown_timeout_s):
                 for symbol in self.markets:
-                    orders = await self.rest.call(
-                        "DELETE", "/api/v1/orders/open", params={"market": symbol}, retries=1
-                    )
+                    try:
+                        orders = await self.rest.call(
+                            "DELETE", "/api/v1/orders/open", params={"market": symbol}, retries=1
+                        )
+                    except ApiError as error:  # this market (delisted, say): the others still
+                        log.error(
+                            "could not cancel a market's open orders",
+                            extra={"market": symbol, "error": repr(error)},
+                        )
+                        continue
                     cancelled += sum(order["status"] in _CANCELLED_OR_QUEUED for order in orders)
             log.info("open orders cancelled", extra={"count": cancelled})
         except (TimeoutError, ApiError, UnavailableError) as error:
