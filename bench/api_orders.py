@@ -109,6 +109,9 @@ ADMIN_EMAIL = "admin@cryptex.bench"
 ADMIN_PASSWORD = "admin password for the bench"
 PASSIVE_SHARE = 0.8
 TIMEOUT_S = 60.0  # per request: an overloaded phase shows as latency, not as errors
+# Idle client connections are dropped after this, before uvicorn's keep-alive timeout (5 s) can
+# close one under a request that reuses it.
+IDLE_DROP_S = 4.0
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 # The headline figures of the JSON line; the rest follows them.
 RATE_KEYS = ("target", "achieved", "p50_ms", "p90_ms", "p99_ms", "max_ms", "errors")
@@ -215,10 +218,8 @@ def _headers(token: str | None) -> dict[str, str]:
 
 class AiohttpClient:
     def __init__(self, base_url: str, connections: int) -> None:
-        # Idle connections are dropped after 4 s, before uvicorn's keep-alive timeout (5 s) can
-        # close one under a request that reuses it.
         connector = aiohttp.TCPConnector(
-            limit=connections, limit_per_host=connections, keepalive_timeout=4.0
+            limit=connections, limit_per_host=connections, keepalive_timeout=IDLE_DROP_S
         )
         self._session = aiohttp.ClientSession(
             base_url, connector=connector, timeout=aiohttp.ClientTimeout(total=TIMEOUT_S)
@@ -303,7 +304,7 @@ class _Exchange(asyncio.Protocol):
 
 class RawHttpClient:
     """Keep-alive connections, at most `connections`, each carrying one request at a time;
-    a request waits for a free connection when all are busy."""
+    when all are busy, requests wait in line and a freed connection goes to the first."""
 
     def __init__(self, base_url: str, connections: int) -> None:
         address = base_url.removeprefix("http://").rstrip("/")
@@ -313,35 +314,51 @@ class RawHttpClient:
         self._idle: list[_Exchange] = []
         self._open = 0
         self._limit = connections
-        self._waiting: deque[asyncio.Future[None]] = deque()
+        # In line for a connection: each is handed one, or None (one may be opened instead).
+        self._waiting: deque[asyncio.Future[_Exchange | None]] = deque()
         self._all: set[_Exchange] = set()
 
     async def _acquire(self) -> _Exchange:
-        while True:
+        if not self._waiting:  # nobody in line: an idle connection, or a new one
             while self._idle:
                 exchange = self._idle.pop()
-                # Dropped before uvicorn's keep-alive timeout (5 s) can close it under a request.
-                if exchange.usable and time.monotonic() - exchange.last_used < 4.0:
+                if exchange.usable and time.monotonic() - exchange.last_used < IDLE_DROP_S:
                     return exchange
                 self._discard(exchange)
             if self._open < self._limit:
-                self._open += 1
-                try:
-                    _, exchange = await asyncio.get_running_loop().create_connection(
-                        _Exchange, self._host, self._port
-                    )
-                except BaseException:
-                    self._open -= 1
-                    raise
-                self._all.add(exchange)
-                return exchange
-            freed = asyncio.get_running_loop().create_future()
-            self._waiting.append(freed)
+                return await self._connect()
+        while True:
+            handed: asyncio.Future[_Exchange | None] = asyncio.get_running_loop().create_future()
+            self._waiting.append(handed)
             try:
-                await freed
-            finally:
-                if not freed.done():  # cancelled while waiting
-                    self._waiting.remove(freed)
+                given = await handed
+            except asyncio.CancelledError:
+                if not handed.done():
+                    self._waiting.remove(handed)
+                elif not handed.cancelled():  # handed something, then cancelled: pass it on
+                    passed = handed.result()
+                    if passed is not None:
+                        self._release(passed, reusable=True)
+                    else:
+                        self._hand(None)
+                raise
+            if given is not None:
+                return given
+            if self._open < self._limit:
+                return await self._connect()
+
+    async def _connect(self) -> _Exchange:
+        self._open += 1
+        try:
+            _, exchange = await asyncio.get_running_loop().create_connection(
+                _Exchange, self._host, self._port
+            )
+        except BaseException:
+            self._open -= 1
+            self._hand(None)  # the place it was to take is free again
+            raise
+        self._all.add(exchange)
+        return exchange
 
     def _discard(self, exchange: _Exchange) -> None:
         exchange.close()
@@ -351,14 +368,20 @@ class RawHttpClient:
     def _release(self, exchange: _Exchange, reusable: bool) -> None:
         if reusable and exchange.usable:
             exchange.last_used = time.monotonic()
-            self._idle.append(exchange)
+            if not self._hand(exchange):
+                self._idle.append(exchange)
         else:
             self._discard(exchange)
-        while self._waiting:  # the next in line tries again
-            freed = self._waiting.popleft()
-            if not freed.done():
-                freed.set_result(None)
-                break
+            self._hand(None)
+
+    def _hand(self, exchange: _Exchange | None) -> bool:
+        """Give the first in line a connection (or, with None, the right to open one)."""
+        while self._waiting:
+            handed = self._waiting.popleft()
+            if not handed.done():
+                handed.set_result(exchange)
+                return True
+        return False
 
     async def post(self, path: str, body: bytes, token: str | None) -> tuple[int, bytes]:
         head = [
@@ -368,15 +391,15 @@ class RawHttpClient:
         if token:
             head.append(b"Authorization: Bearer " + token.encode())
         raw = b"\r\n".join(head) + b"\r\n\r\n" + body
-        exchange = await self._acquire()
-        reusable = False
-        try:
-            async with asyncio.timeout(TIMEOUT_S):
+        async with asyncio.timeout(TIMEOUT_S):  # waiting for a connection included
+            exchange = await self._acquire()
+            reusable = False
+            try:
                 answer = await exchange.request(raw)
-            reusable = True
-            return answer
-        finally:
-            self._release(exchange, reusable)
+                reusable = True
+                return answer
+            finally:
+                self._release(exchange, reusable)
 
     async def close(self) -> None:
         for exchange in list(self._all):
