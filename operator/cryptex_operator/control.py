@@ -60,6 +60,10 @@ class Heartbeat:
     ts: int  # epoch ms
 
 
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
 def stream_id(text: str) -> tuple[int, int]:
     """A stream id `ms-seq` as a comparable pair ('' sorts before every id)."""
     if not text:
@@ -119,11 +123,31 @@ def send(client: redis.Redis, symbol: str, command: ControlCommand) -> Sent:
     )
 
 
+class AckLostError(RuntimeError):
+    """The event stream was trimmed past where the acknowledgement of a request would be (the
+    DB processor trims what it has written once old enough): it can no longer be read. Control
+    commands may be sent again: setting the state the engine has, or cancelling all orders of an
+    empty book, is acknowledged like any other."""
+
+
+def _trimmed_after(client: redis.Redis, stream: str, position: str) -> bool:
+    """Whether entries after `position` may have been trimmed from `stream`."""
+    try:
+        info: dict[str, Any] = client.xinfo_stream(stream)
+    except redis.ResponseError:  # no such stream
+        return False
+    if int(info["entries-added"]) == int(info["length"]):
+        return False  # nothing was ever removed
+    first = info["first-entry"]
+    oldest = first[0] if first else info["last-generated-id"]
+    return stream_id(_text(oldest)) > stream_id(position)
+
+
 def wait_ack(
     client: redis.Redis, symbol: str, sent: Sent, timeout_s: float
 ) -> Acknowledgement | None:
     """The engine's acknowledgement of `sent` (the event that carries its request id), or None
-    if none was settled within `timeout_s`."""
+    if none was settled within `timeout_s`. AckLostError if it may have been trimmed away."""
     stream = keys.events(symbol)
     position = sent.events_from
     deadline = time.monotonic() + timeout_s
@@ -142,6 +166,11 @@ def wait_ack(
                 ):
                     return event
         if remaining_ms <= 0:
+            if _trimmed_after(client, stream, sent.events_from):
+                raise AckLostError(
+                    f"{symbol}: the event stream no longer reaches back to request "
+                    f"{sent.request_id}; it will be sent again"
+                )
             return None
 
 
@@ -210,8 +239,7 @@ def unread_events(client: redis.Redis, symbol: str) -> int:
             pending = int(group.get("pending") or 0)
             lag = group.get("lag")
             if lag is None:  # unknown after deletions: count what follows its last delivery
-                last = group.get("last-delivered-id", b"0-0")
-                start = last.decode() if isinstance(last, bytes) else str(last)
+                start = _text(group.get("last-delivered-id", b"0-0"))
                 lag = len(cast(StreamEntries, client.xrange(keys.events(symbol), f"({start}")))
             return pending + int(lag)
     return 0

@@ -301,9 +301,14 @@ async def _apply_trading_state(
         ctx, body, patch, TRADING_REQUEST, symbol,
         SetTradingState(TradingState(desired), _now_ms(), request_id),
     )  # fmt: skip
-    ack = await asyncio.to_thread(
-        control.wait_ack, ctx.redis, symbol, sent, ctx.settings.ack_wait_s
-    )
+    try:
+        ack = await asyncio.to_thread(
+            control.wait_ack, ctx.redis, symbol, sent, ctx.settings.ack_wait_s
+        )
+    except control.AckLostError as error:  # the next attempt sends the request again
+        _forget(patch, body, TRADING_REQUEST)
+        kopf.warn(body, reason="AcknowledgementLost", message=str(error))
+        raise kopf.TemporaryError(str(error), delay=ctx.settings.retry_delay_s) from None
     if ack is None:
         await _report(ctx, body, patch, symbol)
         raise kopf.TemporaryError(
@@ -399,9 +404,14 @@ async def _retire_step(
             await _engine_down(ctx, body, patch, symbol, "cancel its resting orders")
         sent = await asyncio.to_thread(control.send, ctx.redis, symbol, command)
         _remember(patch, RETIRE_PROGRESS, RetireProgress(step, sent))
-    ack = await asyncio.to_thread(
-        control.wait_ack, ctx.redis, symbol, sent, ctx.settings.ack_wait_s
-    )
+    try:
+        ack = await asyncio.to_thread(
+            control.wait_ack, ctx.redis, symbol, sent, ctx.settings.ack_wait_s
+        )
+    except control.AckLostError as error:  # the next attempt sends this step's command again
+        _remember(patch, RETIRE_PROGRESS, RetireProgress(step))
+        kopf.warn(body, reason="AcknowledgementLost", message=str(error))
+        raise kopf.TemporaryError(str(error), delay=ctx.settings.retry_delay_s) from None
     if ack is None:
         await _wait_retiring(
             ctx,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+import pytest
 import redis
 
 from cryptex import keys
@@ -15,7 +16,7 @@ from cryptex.wire import (
     TradingStateChanged,
 )
 from cryptex_operator import control
-from tests.integration.engine.harness import EngineProcess, Exchange
+from tests.integration.engine.harness import EngineProcess, Exchange, entries_tail
 
 TS = 1_700_000_000_000
 
@@ -80,3 +81,31 @@ def test_without_an_engine_the_wait_ends_in_time_with_a_blocking_read(
     ack = control.wait_ack(exchange.redis, "SOL_USDC", sent, timeout_s=10)
     assert ack == TradingStateChanged(TradingState.ACTIVE, TradingState.HALTED, TS, "r")
     assert exchange.redis.exists(keys.heartbeat("SOL_USDC"))
+
+
+def test_an_acknowledgement_trimmed_away_is_reported_lost_and_a_resend_is_answered(
+    engine: EngineProcess, exchange: Exchange
+) -> None:
+    def settled(request_id: str) -> control.Sent:
+        command = SetTradingState(TradingState.HALTED, TS, request_id)
+        sent = control.send(exchange.redis, "SOL_USDC", command)
+        assert control.wait_ack(exchange.redis, "SOL_USDC", sent, timeout_s=10) is not None
+        return sent
+
+    sent = settled("b")
+    settled("c")
+    events = keys.events("SOL_USDC")
+    tail = entries_tail(exchange.redis, events)
+    assert tail is not None
+    # Nothing trimmed: a request whose answer is not there yet is merely waited for.
+    waiting = control.Sent("d", command_id=sent.command_id, events_from=tail)
+    assert control.wait_ack(exchange.redis, "SOL_USDC", waiting, timeout_s=0.1) is None
+
+    # The operator was away while the DB processor trimmed past b's acknowledgement.
+    exchange.redis.xtrim(events, minid=tail, approximate=False)
+    with pytest.raises(control.AckLostError, match="no longer reaches back to request b"):
+        control.wait_ack(exchange.redis, "SOL_USDC", sent, timeout_s=0.1)
+    # Sent again, the state the engine has is acknowledged like any other change.
+    again = control.send(exchange.redis, "SOL_USDC", SetTradingState(TradingState.HALTED, TS, "b"))
+    ack = control.wait_ack(exchange.redis, "SOL_USDC", again, timeout_s=10)
+    assert ack == TradingStateChanged(TradingState.HALTED, TradingState.HALTED, TS, "b")
