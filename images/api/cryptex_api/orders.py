@@ -157,6 +157,19 @@ async def _cancel(
     return result, reply
 
 
+async def _open_orders(
+    ctx: ApiContext, who: Principal, market: str | None
+) -> tuple[list[OrderRecord], dict[str, MarketSpec]]:
+    """The caller's open orders (of one market, if named) in listed markets, and those markets."""
+    symbol = (await ctx.markets.get(market)).symbol if market else None
+    markets = await ctx.markets.all()
+    records = [
+        record for record in await ctx.ledger.open_orders(who.account)
+        if (symbol is None or record.market == symbol) and record.market in markets
+    ]  # fmt: skip
+    return records, markets
+
+
 @router.delete("/order/{order_id}", response_model=OrderOut)
 async def cancel_order(
     order_id: int, who: Principal = Depends(principal), ctx: ApiContext = Depends(context)
@@ -182,13 +195,7 @@ async def cancel_open_orders(
     """Cancel every open order of yours, or of one market. Answers with each one's state once
     its engine has removed it; one that filled meanwhile shows as it ended, and one whose
     engine is slower than the reply timeout shows as it is then (its cancel is queued)."""
-    symbol = (await ctx.markets.get(market)).symbol if market else None
-    markets = await ctx.markets.all()
-    records = [
-        record for record in await ctx.ledger.open_orders(who.account)
-        if (symbol is None or record.market == symbol) and record.market in markets
-    ]  # fmt: skip
-
+    records, markets = await _open_orders(ctx, who, market)
     at_once = asyncio.Semaphore(_CANCELS_AT_ONCE)
 
     async def cancelled(record: OrderRecord) -> OrderOut:
@@ -232,13 +239,8 @@ async def open_orders(
     who: Principal = Depends(principal),
     ctx: ApiContext = Depends(context),
 ) -> list[OrderOut]:
-    symbol = (await ctx.markets.get(market)).symbol if market else None
-    markets = await ctx.markets.all()
-    return [
-        translate.order_out(record, markets[record.market])
-        for record in await ctx.ledger.open_orders(who.account)
-        if (symbol is None or record.market == symbol) and record.market in markets
-    ]
+    records, markets = await _open_orders(ctx, who, market)
+    return [translate.order_out(record, markets[record.market]) for record in records]
 
 
 @router.get("/orders", response_model=list[OrderOut])

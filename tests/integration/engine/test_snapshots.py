@@ -51,6 +51,20 @@ def collected(engine: Engine, timeout: float = 10) -> None:
         engine._write_snapshot_part(engine._writing)
 
 
+def four_bids_settled(engine: Engine, exchange: Exchange) -> None:
+    for price in ("100", "101", "102", "103"):
+        exchange.placed(1, Side.BUY, price, "1")
+    settle_all(engine, exchange)
+
+
+def first_part_staged(engine: Engine) -> None:
+    """Begin a periodic snapshot and wait for its copy: collecting it stages the first part."""
+    engine._begin_snapshot()
+    while engine._encoding is not None:
+        engine._collect_snapshot()
+        time.sleep(0.005)
+
+
 @pytest.fixture
 def small_parts(monkeypatch: pytest.MonkeyPatch) -> int:
     """Snapshots cut into parts of 64 bytes: a few orders make several parts."""
@@ -138,20 +152,13 @@ def test_a_periodic_snapshot_is_written_a_part_per_turn_and_stored_once_whole(
     engine: Engine, exchange: Exchange, redis_client: redis.Redis, sol: MarketSpec,
     small_parts: int,
 ) -> None:  # fmt: skip
-    for price in ("100", "101", "102", "103"):
-        exchange.placed(1, Side.BUY, price, "1")
-    settle_all(engine, exchange)
-    first = engine._encoded_state()
+    four_bids_settled(engine, exchange)
     engine.snapshot()  # stored in place, whole
-    expected, applied = engine._encoded_state(), engine.applied
-    assert expected == first
+    first, applied = engine._encoded_state(), engine.applied
     exchange.placed(1, Side.BUY, "104", "1")
     settle_all(engine, exchange)
     newer, newer_applied = engine._encoded_state(), engine.applied
-    engine._begin_snapshot()
-    while engine._encoding is not None:
-        engine._collect_snapshot()  # writes the first part once the copy is done
-        time.sleep(0.005)
+    first_part_staged(engine)
     parts = -(-len(newer) // small_parts)
     assert parts >= 4
     staging = keys.snapshot_staging(sol.symbol)
@@ -175,14 +182,9 @@ def test_a_part_staged_twice_makes_the_write_start_again(
     engine: Engine, exchange: Exchange, redis_client: redis.Redis, sol: MarketSpec,
     small_parts: int,
 ) -> None:  # fmt: skip
-    for price in ("100", "101", "102", "103"):
-        exchange.placed(1, Side.BUY, price, "1")
-    settle_all(engine, exchange)
+    four_bids_settled(engine, exchange)
     expected = engine._encoded_state()
-    engine._begin_snapshot()
-    while engine._encoding is not None:
-        engine._collect_snapshot()
-        time.sleep(0.005)
+    first_part_staged(engine)
     # As if the reply to a part was lost and the part was sent again.
     redis_client.rpush(keys.snapshot_staging(sol.symbol), expected[:small_parts])
     collected(engine)
@@ -193,17 +195,12 @@ def test_an_engine_that_lost_the_market_stages_no_part(
     engine: Engine, exchange: Exchange, redis_client: redis.Redis, sol: MarketSpec,
     small_parts: int,
 ) -> None:  # fmt: skip
-    for price in ("100", "101", "102", "103"):
-        exchange.placed(1, Side.BUY, price, "1")
-    settle_all(engine, exchange)
+    four_bids_settled(engine, exchange)
     engine.snapshot()
     before = read_snapshot(redis_client, sol.symbol)
     exchange.placed(1, Side.BUY, "104", "1")
     settle_all(engine, exchange)
-    engine._begin_snapshot()
-    while engine._encoding is not None:
-        engine._collect_snapshot()
-        time.sleep(0.005)
+    first_part_staged(engine)
     staged = redis_client.llen(keys.snapshot_staging(sol.symbol))
     engine.ledger.take_fence(sol.symbol)  # a successor has started
     with pytest.raises(StaleFenceError):
@@ -235,9 +232,7 @@ def test_a_commit_whose_answer_was_lost_is_not_written_again(
     engine: Engine, exchange: Exchange, redis_client: redis.Redis, sol: MarketSpec,
     small_parts: int, monkeypatch: pytest.MonkeyPatch,
 ) -> None:  # fmt: skip
-    for price in ("100", "101", "102", "103"):
-        exchange.placed(1, Side.BUY, price, "1")
-    settle_all(engine, exchange)
+    four_bids_settled(engine, exchange)
     expected = engine._encoded_state()
     commit, stage = engine.ledger.commit_snapshot, engine.ledger.stage_snapshot_part
     staged_after: list[int] = []
