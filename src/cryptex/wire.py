@@ -323,6 +323,16 @@ class Ticker(msgspec.Struct, frozen=True, gc=False):
     close_time: int  # epoch ms of the last trade
 
 
+class OrderFill(msgspec.Struct, frozen=True, array_like=True, gc=False):
+    """One trade of an order, as its owner sees it."""
+
+    trade_id: int
+    price: int  # ticks
+    quantity: int  # lots
+    fee: int  # quote units this order paid for the trade
+    maker: bool  # the order rested in the book when it traded
+
+
 class OrderUpdate(msgspec.Struct, frozen=True, gc=False):
     """A private change of an order, for its owner's `orders@me` stream."""
 
@@ -332,6 +342,8 @@ class OrderUpdate(msgspec.Struct, frozen=True, gc=False):
     executed: int  # lots
     executed_quote: int  # quote units
     ts: int
+    side: Side | None = None  # None only from an engine older than this field
+    fill: OrderFill | None = None  # the trade this update comes from, if it comes from one
 
 
 # ------------------------------------------------------------------------------ replies

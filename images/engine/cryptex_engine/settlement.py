@@ -29,6 +29,7 @@ from cryptex.wire import (
     OrderAccepted,
     OrderCancelled,
     OrderExpired,
+    OrderFill,
     OrderFilled,
     OrderFunds,
     OrderRejected,
@@ -137,10 +138,11 @@ class Settlement:
         batch.move(seller.account, self._base_locked, -base_units)
         batch.move(seller.account, self._quote, notional - seller_fee)
         batch.move(keys.FEE_ACCOUNT, self._quote, buyer_fee + seller_fee)
-        for order in (maker, taker):
+        for order, fee, is_maker in ((maker, maker_fee, True), (taker, taker_fee, False)):
             order.executed += trade.quantity
             order.executed_quote += notional
-            self._record(order, OrderStatus.PARTIALLY_FILLED, "", trade.ts, batch, outcome)
+            fill = OrderFill(trade.trade_id, trade.price, trade.quantity, fee, is_maker)
+            self._record(order, OrderStatus.PARTIALLY_FILLED, "", trade.ts, batch, outcome, fill)
         self.ticker.add(trade.ts, trade.price, trade.quantity, notional)
         outcome.trades.append(
             PublicTrade(trade.trade_id, trade.price, trade.quantity, trade.taker_side, trade.ts)
@@ -173,8 +175,11 @@ class Settlement:
         )  # fmt: skip
         batch.open_order(command.account, command.order_id, False)
         outcome.updates.append(
-            OrderUpdate(command.order_id, command.account, OrderStatus.REJECTED, 0, 0, event.ts)
-        )
+            OrderUpdate(
+                command.order_id, command.account, OrderStatus.REJECTED, 0, 0, event.ts,
+                command.side,
+            )
+        )  # fmt: skip
 
     def _release(self, account: int, side: Side, units: int, batch: SettleBatch) -> None:
         if side is Side.BUY:
@@ -192,6 +197,7 @@ class Settlement:
         ts: int,
         batch: SettleBatch,
         outcome: BatchOutcome,
+        fill: OrderFill | None = None,
     ) -> None:
         fields: dict[str, object] = {
             "status": status.value,
@@ -205,9 +211,10 @@ class Settlement:
         batch.update_order(order.order_id, **fields)
         outcome.updates.append(
             OrderUpdate(
-                order.order_id, order.account, status, order.executed, order.executed_quote, ts
+                order.order_id, order.account, status, order.executed, order.executed_quote, ts,
+                order.side, fill,
             )
-        )
+        )  # fmt: skip
 
     def snapshot_funds(self) -> list[OrderFunds]:
         return [self.funds[order_id] for order_id in sorted(self.funds)]

@@ -8,7 +8,8 @@ strings (never JSON numbers), field names as the REST API spells them.
                  quoteVolume, count, openTime, closeTime}
     kline_I@M    {interval, openTime, closeTime, open, high, low, close, volume, quoteVolume,
                  trades}
-    orders@me    {orderId, market, status, executedQty, cumulativeQuoteQty, updated}
+    orders@me    {orderId, market, status, executedQty, cumulativeQuoteQty, updated, side}, and
+                 for a trade {tradeId, lastPrice, lastQty, fee, feeAsset, maker}
     balances@me  [{asset, free, locked}, ...]
 
 `E` is the server's clock (epoch ms) when it relayed the message; every other time comes from
@@ -108,7 +109,7 @@ def kline(market: MarketSpec, candle: Candle) -> dict[str, object]:
 
 
 def order(market: MarketSpec, update: OrderUpdate) -> dict[str, object]:
-    return {
+    message: dict[str, object] = {
         "orderId": update.order_id,
         "market": market.symbol,
         "status": update.status.value,
@@ -116,6 +117,17 @@ def order(market: MarketSpec, update: OrderUpdate) -> dict[str, object]:
         "cumulativeQuoteQty": market.quote.format(update.executed_quote),
         "updated": update.ts,
     }
+    if update.side is not None:
+        message["side"] = update.side.value
+    fill = update.fill
+    if fill is not None:
+        message["tradeId"] = fill.trade_id
+        message["lastPrice"] = market.format_price(fill.price)
+        message["lastQty"] = market.format_quantity(fill.quantity)
+        message["fee"] = market.quote.format(fill.fee)
+        message["feeAsset"] = market.quote.symbol
+        message["maker"] = fill.maker
+    return message
 
 
 def balances(assets: Mapping[str, AssetSpec], held: Mapping[str, Balance]) -> list[dict[str, str]]:

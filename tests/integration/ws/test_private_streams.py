@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 
+from cryptex.money import fee_units
 from cryptex.tokens import Principal, Tokens
 from cryptex.wire import Side, TradeExecuted
 from tests.integration.engine.harness import EngineProcess, Exchange
@@ -79,11 +80,20 @@ async def test_each_account_sees_only_its_own_orders_and_balances(
         assert len(client.data(BALANCES)) < len(client.data(ORDERS)) / 2
     alice_updates = alice.data(ORDERS)
     assert alice_updates == alice_again.data(ORDERS)
+    first = next(
+        event for event in exchange.events()
+        if isinstance(event, TradeExecuted) and event.maker_order_id == min(traded[1])
+    )  # fmt: skip
+    market = exchange.market
+    maker_fee = fee_units(market.notional(first.price, first.quantity), market.maker_fee_bps)
     assert alice_updates[0] == {
         "orderId": min(traded[1]), "market": "SOL_USDC", "status": "PARTIALLY_FILLED",
         "executedQty": "0.100", "cumulativeQuoteQty": "15.000000",
-        "updated": alice_updates[0]["updated"],
+        "updated": alice_updates[0]["updated"], "side": "SELL", "tradeId": first.trade_id,
+        "lastPrice": "150.00", "lastQty": "0.100", "fee": market.quote.format(maker_fee),
+        "feeAsset": "USDC", "maker": True,
     }  # fmt: skip
+    assert maker_fee > 0
     assert [u["status"] for u in alice_updates] == ["PARTIALLY_FILLED", "FILLED"] * len(traded[1])
     assert not any(m["stream"] in (ORDERS, BALANCES) for m in anonymous.messages)
     assert anonymous.data("trades@SOL_USDC")

@@ -9,6 +9,7 @@ from cryptex.markets import MarketSpec
 from cryptex.wire import (
     DepthDiff,
     DepthSnapshot,
+    OrderFill,
     OrderStatus,
     OrderUpdate,
     PriceLevel,
@@ -69,12 +70,25 @@ def test_a_candle(sol: MarketSpec) -> None:
     }  # fmt: skip
 
 
-def test_an_order_update(sol: MarketSpec) -> None:
-    update = OrderUpdate(1001, 7, OrderStatus.PARTIALLY_FILLED, 500, 75_000_000, 42)
+def test_an_order_update_from_a_trade_says_what_the_trade_was(sol: MarketSpec) -> None:
+    fill = OrderFill(trade_id=9, price=15_000, quantity=200, fee=30_000, maker=False)
+    update = OrderUpdate(1001, 7, OrderStatus.PARTIALLY_FILLED, 500, 75_000_000, 42, Side.BUY, fill)
     assert messages.order(sol, update) == {
         "orderId": 1001, "market": "SOL_USDC", "status": "PARTIALLY_FILLED",
-        "executedQty": "0.500", "cumulativeQuoteQty": "75.000000", "updated": 42,
+        "executedQty": "0.500", "cumulativeQuoteQty": "75.000000", "updated": 42, "side": "BUY",
+        "tradeId": 9, "lastPrice": "150.00", "lastQty": "0.200", "fee": "0.030000",
+        "feeAsset": "USDC", "maker": False,
     }  # fmt: skip
+
+
+def test_an_order_update_without_a_trade_or_from_an_older_engine(sol: MarketSpec) -> None:
+    closed = OrderUpdate(1001, 7, OrderStatus.CANCELED, 500, 75_000_000, 43, Side.SELL)
+    assert messages.order(sol, closed) == {
+        "orderId": 1001, "market": "SOL_USDC", "status": "CANCELED", "executedQty": "0.500",
+        "cumulativeQuoteQty": "75.000000", "updated": 43, "side": "SELL",
+    }  # fmt: skip
+    older = OrderUpdate(1001, 7, OrderStatus.CANCELED, 500, 75_000_000, 43)
+    assert "side" not in messages.order(sol, older)
 
 
 def test_balances_of_listed_assets_by_name(sol: MarketSpec) -> None:
