@@ -24,8 +24,8 @@ from cryptex_api.models import OrderOut, OrderRequest, QuoteOut, QuoteRequest
 router = APIRouter(prefix="/api/v1", tags=["orders"], route_class=ExactJsonRoute)
 _depth = msgspec.msgpack.Decoder(DepthSnapshot).decode
 _EMPTY_DEPTH = DepthSnapshot(0, [], [])
-# Cancels of one cancel-all in flight together: a few thousand open orders must not take every
-# Redis connection of the process from the other requests.
+# Redis calls of one cancel-all in flight together: a few thousand open orders must not take
+# every Redis connection of the process from the other requests.
 _CANCELS_AT_ONCE = 16
 
 
@@ -134,11 +134,10 @@ async def get_order(
     return _out(record, await ctx.markets.get(record.market), None)
 
 
-async def _cancel(
+async def _request_cancel(
     ctx: ApiContext, order_id: int, who: Principal
-) -> tuple[CancelResult, OrderReply | None]:
-    """Ask the order's engine to cancel it; its answer, if the engine removed the order within
-    the reply timeout."""
+) -> tuple[CancelResult, asyncio.Future[OrderReply] | None]:
+    """Queue the order's cancel for its engine; the future its answer will come on, if queued."""
     future = ctx.replies.expect(order_id)
     try:
         result = await ctx.ledger.request_cancel(
@@ -150,11 +149,18 @@ async def _cancel(
     if not result.accepted:
         ctx.replies.forget(order_id, future)
         return result, None
+    return result, future
+
+
+async def _cancel_reply(
+    ctx: ApiContext, order_id: int, future: asyncio.Future[OrderReply]
+) -> OrderReply | None:
+    """The engine's answer to a queued cancel, if it removed the order within the timeout."""
     reply = await ctx.replies.wait(order_id, future, ctx.settings.reply_timeout_ms / 1000)
     if reply is not None and reply.reason:
         # The engine found it done already (filled in the meantime): its record says what it is.
-        reply = None
-    return result, reply
+        return None
+    return reply
 
 
 async def _open_orders(
@@ -177,11 +183,12 @@ async def cancel_order(
     """Cancel an open order; answers with its state once the engine has removed it."""
     record = await _own_order(ctx, order_id, who)
     market = await ctx.markets.get(record.market)
-    result, reply = await _cancel(ctx, order_id, who)
-    if not result.accepted:
+    result, future = await _request_cancel(ctx, order_id, who)
+    if future is None:
         if result.reason == "ORDER_NOT_OPEN":
             raise bad_request(Code.CANCEL_REJECTED, f"order {order_id} is {record.status.value}")
         raise ApiError(404, Code.NO_SUCH_ORDER, f"order {order_id} does not exist")
+    reply = await _cancel_reply(ctx, order_id, future)
     record = await _own_order(ctx, order_id, who)
     return _out(record, market, reply)
 
@@ -199,8 +206,10 @@ async def cancel_open_orders(
     at_once = asyncio.Semaphore(_CANCELS_AT_ONCE)
 
     async def cancelled(record: OrderRecord) -> OrderOut:
+        async with at_once:  # Redis calls are bounded; the waits for answers all run together
+            _, future = await _request_cancel(ctx, record.order_id, who)
+        reply = await _cancel_reply(ctx, record.order_id, future) if future else None
         async with at_once:
-            _, reply = await _cancel(ctx, record.order_id, who)
             now = await ctx.ledger.order(record.order_id)
         return _out(now or record, markets[record.market], reply)
 

@@ -6,7 +6,9 @@ from __future__ import annotations
 import time
 import uuid
 
+from cryptex.wire import Side
 from tests.integration.api.conftest import Stack, Trader
+from tests.integration.engine.harness import Exchange
 
 SELL_2_AT_150 = {"side": "sell", "price": "150", "quantity": "2", "market": "SOL_USDC"}
 
@@ -79,6 +81,21 @@ def test_cancelling_every_open_order_of_a_market_leaves_others_alone(
     assert a.http.delete("/api/v1/orders/open", params={"market": "SOL_USDC"}).json() == []
     unknown = a.http.delete("/api/v1/orders/open", params={"market": "DOGE_USDC"})
     assert (unknown.status_code, unknown.json()["code"]) == (400, -1121)
+
+
+def test_a_cancel_all_waits_for_a_slow_engine_once_not_once_per_order(
+    traders: tuple[Trader, Trader], stack: Stack
+) -> None:
+    a, _ = traders
+    btc = Exchange(stack.redis.client(), stack.markets["BTC_USDC"])  # no engine runs it here
+    placed = [btc.placed(a.account, Side.BUY, "100", "0.1") for _ in range(20)]
+    started = time.monotonic()
+    answer = a.http.delete("/api/v1/orders/open", params={"market": "BTC_USDC"})
+    waited = time.monotonic() - started
+    # Every cancel is queued and every order shows as it is: its engine has not answered.
+    assert [(o["orderId"], o["status"]) for o in answer.json()] == [(i, "NEW") for i in placed]
+    # The answers were awaited together: one reply timeout (2 s), not one per batch of cancels.
+    assert 2 <= waited < 3.5
 
 
 def test_cancelling_every_open_order(traders: tuple[Trader, Trader]) -> None:
