@@ -18,7 +18,7 @@ import msgspec
 import redis
 
 from cryptex import keys, registry
-from cryptex.ledger import read_snapshot, snapshot_command_id
+from cryptex.ledger import as_text, read_snapshot, snapshot_command_id, stream_id
 from cryptex.markets import MarketSpec
 from cryptex.wire import (
     AllOrdersCancelled,
@@ -58,18 +58,6 @@ class Heartbeat:
     trading_state: str
     resting_orders: int
     ts: int  # epoch ms
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value
-
-
-def stream_id(text: str) -> tuple[int, int]:
-    """A stream id `ms-seq` as a comparable pair ('' sorts before every id)."""
-    if not text:
-        return (-1, -1)
-    ms, _, seq = text.partition("-")
-    return (int(ms), int(seq or 0))
 
 
 # ------------------------------------------------------------------ listing
@@ -140,7 +128,7 @@ def _trimmed_after(client: redis.Redis, stream: str, position: str) -> bool:
         return False  # nothing was ever removed
     first = info["first-entry"]
     oldest = first[0] if first else info["last-generated-id"]
-    return stream_id(_text(oldest)) > stream_id(position)
+    return stream_id(as_text(oldest)) > stream_id(position)
 
 
 def wait_ack(
@@ -239,7 +227,7 @@ def unread_events(client: redis.Redis, symbol: str) -> int:
             pending = int(group.get("pending") or 0)
             lag = group.get("lag")
             if lag is None:  # unknown after deletions: count what follows its last delivery
-                start = _text(group.get("last-delivered-id", b"0-0"))
+                start = as_text(group.get("last-delivered-id", b"0-0"))
                 lag = len(cast(StreamEntries, client.xrange(keys.events(symbol), f"({start}")))
             return pending + int(lag)
     return 0

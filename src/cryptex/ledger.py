@@ -149,7 +149,7 @@ class OrderRecord(msgspec.Struct, kw_only=True):
 
     @classmethod
     def from_fields(cls, fields: Mapping[bytes | str, bytes | str]) -> OrderRecord:
-        values = {_text(k): _text(v) for k, v in fields.items()}
+        values = {as_text(k): as_text(v) for k, v in fields.items()}
         return msgspec.convert(values, cls, strict=False)
 
 
@@ -342,13 +342,13 @@ def _place_result(command: PlaceOrder, reply: list[Any]) -> PlaceResult:
 
 def _cancel_call(market: bytes | str, command: CancelOrder) -> _Call:
     return _Call(
-        [keys.order(command.order_id), keys.commands(_text(market))],
+        [keys.order(command.order_id), keys.commands(as_text(market))],
         [command.account, encode(command)],
     )
 
 
 def _cancel_result(reply: list[Any]) -> CancelResult:
-    return CancelResult(True) if int(reply[0]) == 1 else CancelResult(False, _text(reply[1]))
+    return CancelResult(True) if int(reply[0]) == 1 else CancelResult(False, as_text(reply[1]))
 
 
 def _transfer_call(account: int, asset: str, units: int, reference: str, ts: int) -> _Call:
@@ -378,7 +378,7 @@ def _positive(units: int) -> int:
 
 
 def _balances_from(raw: Mapping[bytes | str, bytes | str]) -> dict[str, Balance]:
-    values = {_text(k): int(v) for k, v in raw.items()}
+    values = {as_text(k): int(v) for k, v in raw.items()}
     assets = {name.split(":", 1)[0] for name in values}
     return {
         asset: Balance(values.get(asset, 0), values.get(keys.locked_field(asset), 0))
@@ -536,7 +536,7 @@ class Ledger:
         status = int(reply[0])
         if status in (1, 2):  # 2: settled already, a retry after a lost reply
             return _stream_entries(reply[1])
-        detail = [part.decode() if isinstance(part, bytes) else part for part in reply[1:]]
+        detail = [as_text(part) for part in reply[1:]]
         if status == -1:
             raise StaleFenceError(f"{symbol}: fencing token {token} is stale ({detail})")
         if status == -4:
@@ -702,5 +702,14 @@ def _pairs(flat: list[bytes]) -> dict[str, int]:
     return {flat[i].decode(): int(flat[i + 1]) for i in range(0, len(flat), 2)}
 
 
-def _text(value: bytes | str) -> str:
+def as_text(value: bytes | str) -> str:
+    """A Redis reply's string, whether the client decodes replies or not."""
     return value.decode() if isinstance(value, bytes) else value
+
+
+def stream_id(text: str) -> tuple[int, int]:
+    """A stream id `ms-seq` as a comparable pair ('' sorts before every id)."""
+    if not text:
+        return (-1, -1)
+    ms, _, seq = text.partition("-")
+    return (int(ms), int(seq or 0))

@@ -28,6 +28,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from cryptex import keys, registry
 from cryptex.db import migrate
+from cryptex.ledger import as_text
 from cryptex.markets import MarketError, MarketSpec
 from cryptex_dbproc import store, timescale
 from cryptex_dbproc.batch import collect
@@ -284,15 +285,15 @@ class Processor:
         except redis.ResponseError:  # no such stream
             return None
         for group in groups:
-            if _text(group["name"]) == keys.EVENTS_GROUP:
-                last = _text(group["last-delivered-id"])
+            if as_text(group["name"]) == keys.EVENTS_GROUP:
+                last = as_text(group["last-delivered-id"])
                 break
         else:
             return None
         # Read after the last delivered id: what is pending now was delivered by then, or later.
         summary: dict[str, Any] = await self.redis.xpending(stream, keys.EVENTS_GROUP)
         if summary["pending"] and summary["min"] is not None:
-            return _text(summary["min"])
+            return as_text(summary["min"])
         return None if last == "0-0" else last
 
     async def _forget_dead_consumers(self) -> None:
@@ -304,7 +305,7 @@ class Processor:
                 stream, keys.EVENTS_GROUP
             )
             for consumer in consumers:
-                name = _text(consumer["name"])
+                name = as_text(consumer["name"])
                 if (
                     name != self.consumer
                     and not consumer["pending"]
@@ -376,7 +377,7 @@ class Processor:
         for symbol in self.markets:
             groups: list[dict[str, Any]] = await self.redis.xinfo_groups(keys.events(symbol))
             for group in groups:
-                if _text(group["name"]) == keys.EVENTS_GROUP:
+                if as_text(group["name"]) == keys.EVENTS_GROUP:
                     lag = group.get("lag")
                     if isinstance(lag, int):  # None when Redis cannot tell (after deletions)
                         self.metrics.lag.labels(symbol).set(lag)
@@ -439,7 +440,3 @@ def _decode(raw: bytes, order_ids: list[int]) -> list[Placement | None]:
             log.error("unreadable order record", extra={"order_id": order_id, "error": str(error)})
             out.append(None)
     return out
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value

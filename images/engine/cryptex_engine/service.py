@@ -48,6 +48,7 @@ from cryptex.ledger import (
     read_snapshot,
     snapshot_command_id,
     snapshot_parts,
+    stream_id,
 )
 from cryptex.markets import MarketSpec
 from cryptex.settings import EngineSettings
@@ -68,14 +69,6 @@ log = logging.getLogger("cryptex.engine")
 
 _REPLAY_CHUNK = 10_000
 _RETRY_DELAY_S = 0.2  # between attempts while Redis is unreachable
-
-
-def stream_id(text: str) -> tuple[int, int]:
-    """A stream id `ms-seq` as a comparable pair ('' sorts before every id)."""
-    if not text:
-        return (-1, -1)
-    ms, _, seq = text.partition("-")
-    return (int(ms), int(seq or 0))
 
 
 class LeaseLostError(RuntimeError):

@@ -28,6 +28,7 @@ import redis
 import yaml
 
 from cryptex import keys
+from cryptex.ledger import stream_id
 from cryptex.markets import MarketSpec
 from cryptex.wire import (
     CancelOrder,
@@ -481,7 +482,7 @@ def test_a_market_from_creation_to_deletion_on_a_real_control_plane(on_testbed: 
     # When the Deployment's new template was first seen, the old engine (still running) had
     # written the snapshot that the operator asked for.
     at_roll = bed.kubelet.snapshot_at_generation[2]
-    assert control.stream_id(at_roll) >= control.stream_id(snapshot_command_id)
+    assert stream_id(at_roll) >= stream_id(snapshot_command_id)
     rolled = bed.found("deployment", ENGINE)
     assert rolled is not None
     assert rolled["metadata"]["generation"] == 2

@@ -8,6 +8,7 @@ import asyncio
 from typing import Any
 
 from cryptex import keys
+from cryptex.ledger import stream_id
 from cryptex.markets import MarketSpec
 from cryptex.wire import (
     CancelOrder,
@@ -120,7 +121,7 @@ async def lifecycle(cluster: Cluster) -> None:
     assert snapshot_request.request_id.startswith(f"{uid}.snapshot.")
     # When the operator patched the Deployment, the snapshot had reached the request already.
     [at_roll] = cluster.snapshots_at_rolls
-    assert control.stream_id(at_roll) >= control.stream_id(snapshot_command_id)
+    assert stream_id(at_roll) >= stream_id(snapshot_command_id)
     rolled = api.versions(DEPLOYMENTS, NAMESPACE, "sol-usdc-engine")[-1]
     [container] = rolled["spec"]["template"]["spec"]["containers"]
     assert container["image"] == "cryptex/engine:0.2.0"

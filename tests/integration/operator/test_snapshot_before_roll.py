@@ -7,7 +7,7 @@ from typing import cast
 import redis
 
 from cryptex import keys
-from cryptex.ledger import read_snapshot
+from cryptex.ledger import read_snapshot, stream_id
 from cryptex.wire import (
     BookSnapshot,
     EngineSnapshot,
@@ -38,7 +38,7 @@ def test_the_snapshot_answers_only_once_it_reaches_the_request(
 
     engine.start()
     assert control.wait_snapshot(exchange.redis, "SOL_USDC", sent, timeout_s=10)
-    assert control.stream_id(snapshot_id(exchange)) >= control.stream_id(sent.command_id)
+    assert stream_id(snapshot_id(exchange)) >= stream_id(sent.command_id)
     raw = cast(bytes, read_snapshot(exchange.redis, "SOL_USDC"))
     orders = decode_engine_snapshot(raw).book.orders
     assert sorted(order.order_id for order in orders) == sorted(resting)
@@ -47,9 +47,9 @@ def test_the_snapshot_answers_only_once_it_reaches_the_request(
 
 
 def test_stream_ids_compare_as_numbers() -> None:
-    assert control.stream_id("1700000000000-10") > control.stream_id("1700000000000-9")
-    assert control.stream_id("1700000000001-0") > control.stream_id("1700000000000-99")
-    assert control.stream_id("") < control.stream_id("0-0")
+    assert stream_id("1700000000000-10") > stream_id("1700000000000-9")
+    assert stream_id("1700000000001-0") > stream_id("1700000000000-99")
+    assert stream_id("") < stream_id("0-0")
 
 
 def test_a_snapshot_stored_whole_by_an_older_engine_answers_too(
