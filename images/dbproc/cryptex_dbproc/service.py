@@ -155,8 +155,7 @@ class Processor:
             self._pending.discard(symbol)
             log.info("market delisted: no longer read", extra={"market": symbol})
         self.metrics.markets.set(len(self.markets))
-        await self._observe_lag()
-        await self.trim_written()
+        await self.look_after_streams()
 
     async def _ensure_group(self, symbol: str) -> None:
         try:
@@ -258,9 +257,10 @@ class Processor:
             self._next_claim = time.monotonic() + self.settings.claim_idle_ms / 2000
         return claims
 
-    async def trim_written(self) -> None:
-        """Trim each event stream below what the group still needs: its oldest pending entry,
-        or its last delivered one. Entries younger than `events_retention_s` stay."""
+    async def look_after_streams(self) -> None:
+        """For each market, with one read of its group: the lag and pending metrics, then trim
+        the event stream below what the group still needs (its oldest pending entry, or its
+        last delivered one). Entries younger than `events_retention_s` stay."""
         if not self.markets:
             return
         seconds, micros = await self.redis.time()  # the clock the stream ids come from
@@ -269,32 +269,35 @@ class Processor:
         )
         for symbol in self.markets:
             stream = keys.events(symbol)
-            floor = await self._group_floor(stream)
-            if floor is None:
+            group = await self._group(stream)
+            if group is None:
                 continue
+            lag = group.get("lag")
+            if isinstance(lag, int):  # None when Redis cannot tell (after deletions)
+                self.metrics.lag.labels(symbol).set(lag)
+            self.metrics.pending.labels(symbol).set(int(group["pending"]))
+            floor = as_text(group["last-delivered-id"])
+            if group["pending"]:
+                # Read after the last delivered id: pending now means delivered by then, or
+                # later; none left (acknowledged in between) leaves the last delivered one.
+                summary: dict[str, Any] = await self.redis.xpending(stream, keys.EVENTS_GROUP)
+                if summary["pending"] and summary["min"] is not None:
+                    floor = as_text(summary["min"])
+            if floor == "0-0":
+                continue  # nothing read yet
             if int(floor.partition("-")[0]) > keep_from_ms:  # stream ids begin with their ms
                 floor = f"{keep_from_ms}-0"
             trimmed = await self.redis.xtrim(stream, minid=floor, approximate=False)
             if trimmed:
                 self.metrics.trimmed.labels(symbol).inc(int(trimmed))
 
-    async def _group_floor(self, stream: str) -> str | None:
-        """The id of the oldest entry the group still needs, or None (no group, nothing read)."""
+    async def _group(self, stream: str) -> dict[str, Any] | None:
+        """XINFO GROUPS of the DB processor's group on `stream` (None: no stream or group)."""
         try:
             groups: list[dict[str, Any]] = await self.redis.xinfo_groups(stream)
         except redis.ResponseError:  # no such stream
             return None
-        for group in groups:
-            if as_text(group["name"]) == keys.EVENTS_GROUP:
-                last = as_text(group["last-delivered-id"])
-                break
-        else:
-            return None
-        # Read after the last delivered id: what is pending now was delivered by then, or later.
-        summary: dict[str, Any] = await self.redis.xpending(stream, keys.EVENTS_GROUP)
-        if summary["pending"] and summary["min"] is not None:
-            return as_text(summary["min"])
-        return None if last == "0-0" else last
+        return next((g for g in groups if as_text(g["name"]) == keys.EVENTS_GROUP), None)
 
     async def _forget_dead_consumers(self) -> None:
         """Each instance is a consumer of its own name; dead ones would pile up."""
@@ -372,16 +375,6 @@ class Processor:
         rows.labels(symbol, "candles").inc(written.candles)
         if written.duplicates:
             metrics.duplicates.labels(symbol).inc(written.duplicates)
-
-    async def _observe_lag(self) -> None:
-        for symbol in self.markets:
-            groups: list[dict[str, Any]] = await self.redis.xinfo_groups(keys.events(symbol))
-            for group in groups:
-                if as_text(group["name"]) == keys.EVENTS_GROUP:
-                    lag = group.get("lag")
-                    if isinstance(lag, int):  # None when Redis cannot tell (after deletions)
-                        self.metrics.lag.labels(symbol).set(lag)
-                    self.metrics.pending.labels(symbol).set(int(group["pending"]))
 
     def healthy(self) -> bool:
         """Started, and the loop has turned recently (a read blocks for block_ms at most)."""
