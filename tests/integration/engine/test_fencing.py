@@ -24,6 +24,14 @@ def engine_for(client: redis.Redis, market: MarketSpec, instance: str) -> Engine
     return engine
 
 
+def first_with_a_bid(client: redis.Redis, market: MarketSpec, exchange: Exchange) -> Engine:
+    """The first engine of the market, with one bid queued for it (not read yet)."""
+    engine = engine_for(client, market, "first")
+    exchange.fund(1, "USDC", "1000")
+    exchange.placed(1, Side.BUY, "100", "1")
+    return engine
+
+
 def take_over(client: redis.Redis, market: MarketSpec) -> Engine:
     """A second engine, started as if the first one's lease had lapsed."""
     client.delete(keys.lease(market.symbol))
@@ -33,9 +41,7 @@ def take_over(client: redis.Redis, market: MarketSpec) -> Engine:
 def test_a_stale_engine_settles_nothing(
     redis_client: redis.Redis, sol: MarketSpec, exchange: Exchange
 ) -> None:
-    first = engine_for(redis_client, sol, "first")
-    exchange.fund(1, "USDC", "1000")
-    exchange.placed(1, Side.BUY, "100", "1")
+    first = first_with_a_bid(redis_client, sol, exchange)
     assert first.run_once() + first.run_once() == 1
     applied_before = redis_client.get(keys.applied(sol.symbol))
 
@@ -105,9 +111,7 @@ def test_a_settle_delivers_the_next_commands_to_a_busy_engine(
 def test_a_refused_settle_takes_no_commands_from_the_engine_that_replaced_it(
     redis_client: redis.Redis, sol: MarketSpec, exchange: Exchange
 ) -> None:
-    first = engine_for(redis_client, sol, "first")
-    exchange.fund(1, "USDC", "1000")
-    exchange.placed(1, Side.BUY, "100", "1")
+    first = first_with_a_bid(redis_client, sol, exchange)
     entries = first._read() or first._read()
 
     second = take_over(redis_client, sol)
