@@ -60,9 +60,9 @@ def connect_async(url: str, max_connections: int = 64, wait_s: float = 5.0) -> r
 
 
 # A stored engine snapshot is a list of parts of at most this size, each one write to Redis. With
-# `appendfsync always`, appending 64 KiB held Redis 0.4 ms (median; 1 MiB: 3.3 ms, up to 25);
-# a million resting orders (36 MiB) in one SET held it, and every market, 173-178 ms, and in
-# parts the longest PING meanwhile took 2.5-5.5 ms.
+# `appendfsync always`, an APPEND of 64 KiB took 0.4 ms (median; 1 MiB: 3.3 ms, up to 25). While
+# a million resting orders (36 MiB) were written in one SET, a PING waited up to 173-178 ms (and
+# every market with it); written in parts, up to 2.5-5.5 ms.
 SNAPSHOT_PART_BYTES: Final = 64 * 1024
 
 
