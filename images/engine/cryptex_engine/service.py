@@ -3,16 +3,9 @@
 Start: take the market's lease and a fencing token, load the last snapshot, replay the commands
 after it (those already settled rebuild state only), then read batches from the command stream
 (pending entries first), apply them to the pure book, and settle each batch with one script
-call. Snapshots every few seconds and on SIGTERM. The settle script refuses a stale token, so a
-second engine of the same market can never settle anything.
-
-The periodic snapshot is encoded by a forked copy of the engine, which sees the state as of the
-last settled batch while the engine goes on matching: encoding a book of tens of thousands of
-orders in place (11 ms for the book alone at 20k, its funds on top) was the tail of order
-latency. The engine itself writes what the copy encoded, so snapshots land in order and under
-its fencing token: one part (`cryptex.ledger.SNAPSHOT_PART_BYTES`) after each batch, so that
-no write holds Redis for long, then a commit that makes the parts the stored snapshot at once.
-The stop snapshot and an asked-for one are taken in place, and written whole.
+call. Snapshots every few seconds and on SIGTERM (`cryptex_engine.snapshots`: periodic ones
+are encoded by a forked copy and written a part per batch). The settle script refuses a stale
+token, so a second engine of the same market can never settle anything.
 
 Clocks appear here only for pacing (snapshots, lease, heartbeat, metrics); every business time
 comes from the commands.
@@ -20,16 +13,12 @@ comes from the commands.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
-import os
-import signal
 import threading
 import time
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any, cast
 
 import msgspec
@@ -42,19 +31,14 @@ from cryptex.ledger import (
     CommandGapError,
     Ledger,
     SettleBatch,
-    SnapshotCommit,
-    StaleFenceError,
     StreamEntries,
     read_snapshot,
-    snapshot_command_id,
-    snapshot_parts,
     stream_id,
 )
 from cryptex.markets import MarketSpec
 from cryptex.settings import EngineSettings
 from cryptex.wire import (
     Command,
-    EngineSnapshot,
     Event,
     TakeSnapshot,
     decode_command,
@@ -63,6 +47,7 @@ from cryptex.wire import (
 )
 from cryptex_engine.book import OrderBook
 from cryptex_engine.settlement import BatchOutcome, Settlement
+from cryptex_engine.snapshots import Snapshotter
 from cryptex_engine.ticker import RollingTicker
 
 log = logging.getLogger("cryptex.engine")
@@ -106,26 +91,6 @@ class EngineMetrics:
         )  # fmt: skip
 
 
-@dataclass(frozen=True, slots=True)
-class _SnapshotCopy:
-    """A forked copy of the engine encoding a snapshot as of command `applied`."""
-
-    pid: int
-    memory: int  # file descriptor of the anonymous memory file it writes
-    applied: str
-    started: float  # perf_counter when forked
-
-
-@dataclass(slots=True)
-class _SnapshotWrite:
-    """An encoded snapshot as of command `applied`, being written part by part."""
-
-    parts: list[memoryview]  # of the encoded state (`snapshot_parts`)
-    applied: str
-    started: float  # perf_counter when the snapshot was begun
-    staged: int = 0  # parts written so far
-
-
 class Engine:
     def __init__(
         self,
@@ -146,10 +111,10 @@ class Engine:
         self.applied = ""  # id of the last settled command
         self._read_pending = True
         self._next_entries: StreamEntries = []  # delivered by the last settle, not applied yet
-        self._last_snapshot = 0.0
         self._last_lease = 0.0
-        self._encoding: _SnapshotCopy | None = None  # a periodic snapshot being encoded
-        self._writing: _SnapshotWrite | None = None  # one being written, a part per turn
+        self.snapshots = Snapshotter(
+            self, client, self.ledger, self.symbol, settings, self.metrics.snapshot_seconds
+        )
         self.last_progress = time.monotonic()  # for the health check
 
     # ------------------------------------------------------------------ start
@@ -240,7 +205,7 @@ class Engine:
                 self.applied = entry_id.decode()
                 replayed += 1
         self.book.take_depth_diff()  # published long ago, when these commands were settled
-        self._last_snapshot = time.monotonic()
+        self.snapshots.postpone()
         log.info("replayed settled commands", extra={"market": self.symbol, "count": replayed})
 
     # ------------------------------------------------------------------ run
@@ -251,7 +216,7 @@ class Engine:
         while not stop.is_set():
             self.run_once()
         try:
-            self.snapshot()
+            self.snapshots.take()
             # The state is saved: the next engine (a roll) may start at once.
             self.ledger.release_lease(self.symbol, self.settings.instance)
         except (redis.ConnectionError, redis.TimeoutError):
@@ -270,12 +235,7 @@ class Engine:
             self.last_progress = now
             if now - self._last_lease >= self.settings.lease_ttl_ms / 3000:
                 self._renew_lease(now)
-            if self._encoding is not None:
-                self._collect_snapshot()
-            elif self._writing is not None:
-                self._write_snapshot_part(self._writing)
-            elif now - self._last_snapshot >= self.settings.snapshot_interval_s:
-                self._begin_snapshot()
+            self.snapshots.turn(now)
         except (redis.ConnectionError, redis.TimeoutError):
             log.warning("redis unreachable, retrying", extra={"market": self.symbol})
             time.sleep(_RETRY_DELAY_S)
@@ -298,7 +258,7 @@ class Engine:
         # Entries delivered before a restart but never settled come first ("0"), then new ones.
         start = "0" if self._read_pending else ">"
         # An idle engine writing a snapshot does not wait for commands between its parts.
-        wait = not self._read_pending and self._writing is None
+        wait = not self._read_pending and self.snapshots.writing is None
         reply: Any = self.redis.xreadgroup(
             keys.COMMANDS_GROUP, keys.ENGINE_CONSUMER, {stream: start},
             count=self.settings.batch_size, block=self.settings.block_ms if wait else None,
@@ -338,7 +298,7 @@ class Engine:
             return 0
         self._settle(batch, events, outcome, entries[settled][0].decode(), last)
         if counts.get(TakeSnapshot.__name__):
-            self.snapshot()  # asked for (before an engine upgrade): now, not at the next tick
+            self.snapshots.take()  # asked for (before an engine upgrade): now, not at the next tick
         market = self.symbol
         for name, count in counts.items():
             self.metrics.commands.labels(market, name).inc(count)
@@ -441,110 +401,3 @@ class Engine:
                 lag = group.get("lag")
                 return int(lag) if isinstance(lag, int) else None
         return None
-
-    def snapshot(self) -> None:
-        """Persist the state as of the last settled command, now and in place (at stop, or when
-        asked); a periodic snapshot still being encoded or written is dropped: this one is
-        newer."""
-        self._drop_snapshot_copy()
-        self._writing = None
-        started, state = time.perf_counter(), self._encoded_state()
-        for _ in range(2):  # parts lost under it (a Redis failover) get it written once more
-            stored = self.ledger.store_snapshot(self.symbol, self.token, state, self.applied)
-            if stored is SnapshotCommit.STALE:
-                raise self._stale()
-            if stored is SnapshotCommit.STORED:
-                self._stored(self.applied, started)
-                return
-            log.warning("snapshot parts out of step, rewriting", extra={"market": self.symbol})
-        raise RuntimeError(f"{self.symbol}: the snapshot's parts changed twice while written")
-
-    def _encoded_state(self) -> bytes:
-        return encode(
-            EngineSnapshot(
-                last_command_id=self.applied,
-                book=self.book.snapshot(),
-                funds=self.settlement.snapshot_funds(),
-                ticker_buckets=self.settlement.ticker.buckets(),
-            )
-        )
-
-    def _write_snapshot_part(self, write: _SnapshotWrite) -> None:
-        """Stage the next part of a periodic snapshot; commit it after the last one."""
-        if write.staged < len(write.parts):  # else: only the commit's answer was lost
-            part = write.parts[write.staged]
-            if not self.ledger.stage_snapshot_part(
-                self.symbol, self.token, part, first=write.staged == 0
-            ):
-                raise self._stale()
-            write.staged += 1
-            if write.staged < len(write.parts):
-                return
-        committed = self.ledger.commit_snapshot(
-            self.symbol, self.token, write.staged, write.applied
-        )
-        if committed is SnapshotCommit.STALE:
-            raise self._stale()
-        if (
-            committed is SnapshotCommit.INCOMPLETE
-            and snapshot_command_id(self.redis, self.symbol) != write.applied
-        ):
-            # A part whose answer was lost was staged again: write the snapshot once more. (Had
-            # the commit's answer been lost, the stored snapshot would reflect `applied`.)
-            log.warning("snapshot parts out of step, rewriting", extra={"market": self.symbol})
-            write.staged = 0
-            return
-        self._writing = None
-        self._stored(write.applied, write.started)
-
-    def _stale(self) -> StaleFenceError:
-        return StaleFenceError(f"{self.symbol}: fencing token {self.token} is stale")
-
-    def _stored(self, applied: str, started: float) -> None:
-        """A snapshot as of command `applied` is stored: trim the commands it makes unneeded."""
-        self._last_snapshot = time.monotonic()
-        if self.settings.trim_commands and applied:
-            self.redis.xtrim(keys.commands(self.symbol), minid=applied, approximate=True)
-        self.metrics.snapshot_seconds.labels(self.symbol).observe(time.perf_counter() - started)
-
-    def _begin_snapshot(self) -> None:
-        """Fork a copy that encodes the state as of now into an anonymous memory file."""
-        started = time.perf_counter()
-        memory = os.memfd_create(f"snapshot-{self.symbol}", os.MFD_CLOEXEC)
-        pid = os.fork()
-        if pid == 0:  # the copy: encode, hand over, and leave without the parent's cleanups
-            code = 1
-            try:
-                os.nice(19)  # CPU goes to matching first: a snapshot can wait a little
-                with os.fdopen(memory, "wb") as out:
-                    out.write(self._encoded_state())
-                code = 0
-            finally:
-                os._exit(code)
-        self._encoding = _SnapshotCopy(pid, memory, self.applied, started)
-
-    def _collect_snapshot(self) -> None:
-        """Once the copy is done, begin writing what it encoded."""
-        copy = self._encoding
-        assert copy is not None
-        done, status = os.waitpid(copy.pid, os.WNOHANG)
-        if not done:
-            return
-        self._encoding = None
-        with os.fdopen(copy.memory, "rb") as encoded:
-            encoded.seek(0)  # the copy's writes moved the offset both share
-            state = encoded.read()
-        if os.waitstatus_to_exitcode(status) != 0:
-            log.error("the snapshot copy failed", extra={"market": self.symbol, "status": status})
-            self._last_snapshot = time.monotonic()  # try again after the interval
-            return
-        self._writing = _SnapshotWrite(snapshot_parts(state), copy.applied, copy.started)
-        self._write_snapshot_part(self._writing)
-
-    def _drop_snapshot_copy(self) -> None:
-        copy, self._encoding = self._encoding, None
-        if copy is not None:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(copy.pid, signal.SIGKILL)
-            os.waitpid(copy.pid, 0)
-            os.close(copy.memory)

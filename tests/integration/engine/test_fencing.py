@@ -54,7 +54,7 @@ def test_a_stale_engine_settles_nothing(
         first.process(entries)
     assert redis_client.get(keys.applied(sol.symbol)) == applied_before
     with pytest.raises(StaleFenceError):
-        first.snapshot()
+        first.snapshots.take()
 
     while not second.run_once():
         pass

@@ -42,13 +42,13 @@ def settle_all(engine: Engine, exchange: Exchange) -> None:
 
 def collected(engine: Engine, timeout: float = 10) -> None:
     """Wait for the copy, then write every part of what it encoded."""
-    deadline = time.monotonic() + timeout
-    while engine._encoding is not None:
+    snapshots, deadline = engine.snapshots, time.monotonic() + timeout
+    while snapshots.encoding is not None:
         assert time.monotonic() < deadline, "the snapshot copy never finished"
-        engine._collect_snapshot()
+        snapshots.collect()
         time.sleep(0.005)
-    while engine._writing is not None:
-        engine._write_snapshot_part(engine._writing)
+    while snapshots.writing is not None:
+        snapshots.write_part(snapshots.writing)
 
 
 def four_bids_settled(engine: Engine, exchange: Exchange) -> None:
@@ -59,9 +59,9 @@ def four_bids_settled(engine: Engine, exchange: Exchange) -> None:
 
 def first_part_staged(engine: Engine) -> None:
     """Begin a periodic snapshot and wait for its copy: collecting it stages the first part."""
-    engine._begin_snapshot()
-    while engine._encoding is not None:
-        engine._collect_snapshot()
+    engine.snapshots.begin()
+    while engine.snapshots.encoding is not None:
+        engine.snapshots.collect()
         time.sleep(0.005)
 
 
@@ -78,8 +78,8 @@ def test_a_periodic_snapshot_is_the_state_when_its_copy_was_made(
     for price in ("100", "101", "102"):
         exchange.placed(1, Side.BUY, price, "1")
     settle_all(engine, exchange)
-    expected, applied = engine._encoded_state(), engine.applied
-    engine._begin_snapshot()
+    expected, applied = engine.snapshots.encoded_state(), engine.applied
+    engine.snapshots.begin()
     exchange.placed(1, Side.BUY, "103", "1")  # applied while the copy encodes
     settle_all(engine, exchange)
     assert engine.applied != applied
@@ -111,16 +111,16 @@ def test_a_snapshot_in_place_replaces_a_copy_still_at_work(
 ) -> None:
     exchange.placed(1, Side.BUY, "100", "1")
     settle_all(engine, exchange)
-    engine._begin_snapshot()
-    copy = engine._encoding
+    engine.snapshots.begin()
+    copy = engine.snapshots.encoding
     assert copy is not None
     exchange.placed(1, Side.BUY, "101", "1")
     settle_all(engine, exchange)
-    engine.snapshot()  # as at stop: newer than what the copy holds
-    assert engine._encoding is None
+    engine.snapshots.take()  # as at stop: newer than what the copy holds
+    assert engine.snapshots.encoding is None
     with pytest.raises(ChildProcessError):
         os.waitpid(copy.pid, 0)  # reaped: no zombie left behind
-    assert read_snapshot(redis_client, sol.symbol) == engine._encoded_state()
+    assert read_snapshot(redis_client, sol.symbol) == engine.snapshots.encoded_state()
 
 
 def test_a_failed_copy_writes_nothing_and_is_tried_again(
@@ -134,14 +134,14 @@ def test_a_failed_copy_writes_nothing_and_is_tried_again(
     def broken() -> bytes:
         raise MemoryError("as if the copy ran out of memory")
 
-    monkeypatch.setattr(engine, "_encoded_state", broken)  # the copy inherits it
-    last_attempt = engine._last_snapshot
-    engine._begin_snapshot()
+    monkeypatch.setattr(engine.snapshots, "encoded_state", broken)  # the copy inherits it
+    last_attempt = engine.snapshots.last
+    engine.snapshots.begin()
     collected(engine)
     assert read_snapshot(redis_client, sol.symbol) == before
-    assert engine._last_snapshot > last_attempt  # the next attempt waits for the interval
+    assert engine.snapshots.last > last_attempt  # the next attempt waits for the interval
     monkeypatch.undo()
-    engine._begin_snapshot()
+    engine.snapshots.begin()
     collected(engine)
     raw = read_snapshot(redis_client, sol.symbol)
     assert raw is not None
@@ -153,11 +153,11 @@ def test_a_periodic_snapshot_is_written_a_part_per_turn_and_stored_once_whole(
     small_parts: int,
 ) -> None:  # fmt: skip
     four_bids_settled(engine, exchange)
-    engine.snapshot()  # stored in place, whole
-    first, applied = engine._encoded_state(), engine.applied
+    engine.snapshots.take()  # stored in place, whole
+    first, applied = engine.snapshots.encoded_state(), engine.applied
     exchange.placed(1, Side.BUY, "104", "1")
     settle_all(engine, exchange)
-    newer, newer_applied = engine._encoded_state(), engine.applied
+    newer, newer_applied = engine.snapshots.encoded_state(), engine.applied
     first_part_staged(engine)
     parts = -(-len(newer) // small_parts)
     assert parts >= 4
@@ -169,7 +169,7 @@ def test_a_periodic_snapshot_is_written_a_part_per_turn_and_stored_once_whole(
         assert snapshot_command_id(redis_client, sol.symbol) == applied
         exchange.placed(1, Side.BUY, "10", "1")  # matching goes on between the parts
         engine.run_once()
-    assert engine._writing is None
+    assert engine.snapshots.writing is None
     assert read_snapshot(redis_client, sol.symbol) == newer
     assert snapshot_command_id(redis_client, sol.symbol) == newer_applied
     stored = redis_client.lrange(keys.snapshot(sol.symbol), 0, -1)
@@ -183,7 +183,7 @@ def test_a_part_staged_twice_makes_the_write_start_again(
     small_parts: int,
 ) -> None:  # fmt: skip
     four_bids_settled(engine, exchange)
-    expected = engine._encoded_state()
+    expected = engine.snapshots.encoded_state()
     first_part_staged(engine)
     # As if the reply to a part was lost and the part was sent again.
     redis_client.rpush(keys.snapshot_staging(sol.symbol), expected[:small_parts])
@@ -196,7 +196,7 @@ def test_an_engine_that_lost_the_market_stages_no_part(
     small_parts: int,
 ) -> None:  # fmt: skip
     four_bids_settled(engine, exchange)
-    engine.snapshot()
+    engine.snapshots.take()
     before = read_snapshot(redis_client, sol.symbol)
     exchange.placed(1, Side.BUY, "104", "1")
     settle_all(engine, exchange)
@@ -215,7 +215,7 @@ def test_an_engine_starts_from_a_snapshot_stored_whole_by_an_older_engine(
     for price in ("100", "101"):
         exchange.placed(1, Side.BUY, price, "1")
     settle_all(engine, exchange)
-    engine.snapshot()
+    engine.snapshots.take()
     state = read_snapshot(redis_client, sol.symbol)
     assert state is not None
     redis_client.delete(keys.snapshot(sol.symbol))
@@ -223,7 +223,7 @@ def test_an_engine_starts_from_a_snapshot_stored_whole_by_an_older_engine(
     successor = Engine(redis_client, sol, engine.settings)
     successor.start()
     assert successor.book.state_hash() == engine.book.state_hash()
-    successor.snapshot()  # written in parts from now on
+    successor.snapshots.take()  # written in parts from now on
     assert redis_client.type(keys.snapshot(sol.symbol)) == b"list"
     assert read_snapshot(redis_client, sol.symbol) == state
 
@@ -233,7 +233,7 @@ def test_a_commit_whose_answer_was_lost_is_not_written_again(
     small_parts: int, monkeypatch: pytest.MonkeyPatch,
 ) -> None:  # fmt: skip
     four_bids_settled(engine, exchange)
-    expected = engine._encoded_state()
+    expected = engine.snapshots.encoded_state()
     commit, stage = engine.ledger.commit_snapshot, engine.ledger.stage_snapshot_part
     staged_after: list[int] = []
 
@@ -248,11 +248,11 @@ def test_a_commit_whose_answer_was_lost_is_not_written_again(
         raise redis.ConnectionError("as if the connection dropped")
 
     monkeypatch.setattr(engine.ledger, "commit_snapshot", answer_lost)
-    engine._begin_snapshot()
+    engine.snapshots.begin()
     with pytest.raises(redis.ConnectionError):
         collected(engine)
     assert read_snapshot(redis_client, sol.symbol) == expected
     collected(engine)  # the next turns: the commit is found done
-    assert engine._writing is None
+    assert engine.snapshots.writing is None
     assert staged_after == []  # nothing written a second time
     assert read_snapshot(redis_client, sol.symbol) == expected
