@@ -20,13 +20,31 @@ help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | \
 	  awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}'
 
+# Debian's python3 makes venvs only with python3-venv (it brings ensurepip).
 $(PY):
+	python3 -c 'import ensurepip' 2>/dev/null || hack/debs.sh python3-venv
 	python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 
-.PHONY: install
-install: $(PY) ## create .venv and install the workspace with its pinned dev tools
+# Stamp of the last install: the test and lint targets install first when it is missing or
+# older than what it installed from.
+INSTALLED := $(VENV)/.installed
+$(INSTALLED): pyproject.toml constraints.txt | $(PY)
 	$(PY) -m pip install --quiet -c constraints.txt -e '.[dev]'
+	touch $@
+
+.PHONY: install
+install: ## create .venv and install the workspace with its pinned dev tools
+	rm -f $(INSTALLED)
+	$(MAKE) --no-print-directory $(INSTALLED)
+
+# What the integration and end-to-end tiers run (promtool, Debian's `prometheus`, is optional:
+# the chart's checks that need it skip without it; .ci/run installs it).
+TEST_DEBS := redis-server postgresql
+
+.PHONY: debs
+debs: ## install the Debian packages the tests need when missing (apt-get; root or sudo)
+	hack/debs.sh $(TEST_DEBS)
 
 .PHONY: constraints
 constraints: ## re-pin constraints.txt from a fresh resolve of pyproject.toml
@@ -46,19 +64,19 @@ down: ## stop the stack of `make up` (DETACH=1, or running in another terminal)
 	python3 hack/stack/stack.py down
 
 .PHONY: test
-test: ## run every test tier (unit, integration, e2e)
+test: $(INSTALLED) debs ## run every test tier (unit, integration, e2e); installs what is missing first
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 .PHONY: test-slow
-test-slow: ## run only the slow tests (crash soak with a hundred kills)
+test-slow: $(INSTALLED) debs ## run only the slow tests (crash soak with a hundred kills)
 	$(PY) -m pytest -m slow $(PYTEST_ARGS)
 
 .PHONY: test-unit
-test-unit: ## run the pure unit tests only
+test-unit: $(INSTALLED) ## run the pure unit tests only
 	$(PY) -m pytest tests/unit $(PYTEST_ARGS)
 
 .PHONY: lint
-lint: ## ruff lint and format check, mypy --strict, import-linter contracts
+lint: $(INSTALLED) ## ruff lint and format check, mypy --strict, import-linter contracts
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
