@@ -1,4 +1,4 @@
-"""Sign-up, sign-in, balances, and the dev faucet."""
+"""Sign-up, sign-in, the caller's account, balances, and the dev faucet."""
 
 from __future__ import annotations
 
@@ -13,7 +13,14 @@ from cryptex.tokens import Principal
 from cryptex_api.context import ApiContext, context, principal
 from cryptex_api.errors import ApiError, Code, bad_request
 from cryptex_api.exact_json import ExactJsonRoute
-from cryptex_api.models import BalanceOut, Credentials, FaucetRequest, SignupResponse, Token
+from cryptex_api.models import (
+    AccountOut,
+    BalanceOut,
+    Credentials,
+    FaucetRequest,
+    SignupResponse,
+    Token,
+)
 from cryptex_api.security import hash_password, verify_password
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"], route_class=ExactJsonRoute)
@@ -57,6 +64,16 @@ async def signin(
     assert row is not None
     who = Principal(row["id"], row["role"])
     return Token(token=ctx.tokens.issue(who), expires_in=ctx.tokens.ttl_s, account_id=who.account)
+
+
+@router.get("/me", response_model=AccountOut)
+async def me(who: Principal = Depends(principal), ctx: ApiContext = Depends(context)) -> AccountOut:
+    """The caller's account: its id, email and role, as stored now."""
+    row = await ctx.db.fetchrow("SELECT email, role FROM users WHERE id = $1", who.account)
+    if row is None:  # a valid token for an account this database does not hold
+        raise ApiError(401, Code.UNAUTHORIZED, "no account for this token",
+                       headers={"WWW-Authenticate": "Bearer"})  # fmt: skip
+    return AccountOut(account_id=who.account, email=row["email"], role=row["role"])
 
 
 @router.get("/balances", response_model=list[BalanceOut])

@@ -44,6 +44,14 @@ class Token(Model):
     account_id: int = Field(serialization_alias="accountId")
 
 
+class AccountOut(Model):
+    """The caller's own account."""
+
+    account_id: int = Field(serialization_alias="accountId")
+    email: str
+    role: Literal["trader", "admin"]
+
+
 class Transfer(Model):
     """An admin's deposit or withdrawal; `reference` makes it happen once."""
 
