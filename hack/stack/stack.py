@@ -3,10 +3,13 @@
     python3 hack/stack/stack.py up [--detach]   # Ctrl-C stops it; `up` again resumes
     python3 hack/stack/stack.py status
     python3 hack/stack/stack.py down            # from another terminal, or after --detach
+    python3 hack/stack/stack.py wipe            # delete its data, for a new exchange
 
 `up` installs what is missing (the .venv through `make install`; `redis-server` and PostgreSQL
 through apt-get), starts Redis (AOF, `appendfsync always`) and PostgreSQL with their data in the
-data dir (`.cryptex/` by default; `initdb` once), applies the migrations, lists the markets of
+data dir (`.cryptex/` by default; `initdb` once; as root, when the `postgres` user that runs
+PostgreSQL cannot reach the data dir, its cluster goes to that user's home and
+`<data dir>/postgres` links there), applies the migrations, lists the markets of
 `crds/examples/` in the Redis registry, and starts one engine per market, the REST API, the
 WebSocket server, the DB processor and the market maker (when `cryptex_mm` is installed, with an
 account of its own). It waits until every one answers its health check, then prints the URLs,
@@ -19,7 +22,7 @@ issued tokens are there after the next `up`. Logs go to `<data dir>/logs/`, the 
 `<data dir>/pids`. Stopping sends each process its stop signal (SIGTERM; SIGINT, the fast
 shutdown, for PostgreSQL), clients before servers, waits, then SIGKILLs what is left.
 
-`down` and `status` need only the standard library. `up` re-executes itself with the .venv's
+`down`, `status` and `wipe` need only the standard library. `up` re-executes itself with the .venv's
 Python, whose packages (redis, asyncpg, PyYAML, cryptex) it uses to prepare Redis and PostgreSQL.
 """
 
@@ -31,6 +34,7 @@ import contextlib
 import importlib.util
 import json
 import os
+import pwd
 import secrets
 import shutil
 import signal
@@ -467,22 +471,74 @@ def wait_redis(proc: Proc, url: str, timeout: float) -> None:
         client.close()
 
 
-def start_postgres(sup: Supervisor, port: int, bin_dir: Path) -> tuple[Proc, str]:
-    """`initdb` once, then the server on 127.0.0.1 only (no Unix socket, so no path to share).
-    PostgreSQL refuses to run as root; as root it runs as the `postgres` user that the package
-    creates, started as that user directly so that the pid kept is the server's own."""
-    directory = sup.data / "postgres"
-    directory.mkdir(parents=True, exist_ok=True)
-    user = None
-    if os.geteuid() == 0:
-        user = "postgres"
-        shutil.chown(directory, user, user)
-        reachable = subprocess.run(["test", "-w", str(directory)], user=user, check=False)
-        if reachable.returncode != 0:
+# Under root, where the `postgres` user keeps the clusters of data dirs it cannot reach: a
+# folder of its own home (Debian's /var/lib/postgresql).
+RELOCATED_CLUSTERS = "cryptex"
+
+
+def postgres_user() -> str | None:
+    """Whom PostgreSQL runs as: it refuses root, so under root the `postgres` user that the
+    package creates; otherwise the caller."""
+    return "postgres" if os.geteuid() == 0 else None
+
+
+def reaches(user: str, path: Path) -> bool:
+    """Whether `user` can enter `path`: it needs the search bit of every parent too."""
+    return subprocess.run(["test", "-x", str(path)], user=user, check=False).returncode == 0
+
+
+def postgres_directory(data: Path, user: str | None) -> Path:
+    """The cluster's directory, made and handed to `user`: `<data dir>/postgres`. When `user`
+    cannot reach the data dir (a checkout in a home directory of mode 700 or 750, a `mktemp -d`
+    folder), the cluster goes to `<user's home>/cryptex/` instead, and `<data dir>/postgres`
+    becomes a link to it: the link ties the cluster to its data dir, so a new data dir gets a
+    new cluster, and `wipe` finds it."""
+    place = data / "postgres"
+    if place.is_symlink():
+        target = Path(os.readlink(place))
+        say(f"PostgreSQL's data is in {target} ({place} links there)")
+    elif user is None or reaches(user, data):
+        target = place
+    elif (place / "PG_VERSION").exists():
+        raise StackError(
+            f"the {user} user cannot reach the cluster in {place} (a parent directory is "
+            "closed to it): open the parents to it, or move the cluster where it can and "
+            f"leave a link to it at {place}"
+        )
+    else:
+        target = relocated_cluster(data, user)
+        with contextlib.suppress(FileNotFoundError):
+            place.rmdir()  # empty: left by a run that stopped here
+        place.symlink_to(target, target_is_directory=True)
+        say(f"the {user} user cannot reach {data} (a parent directory is closed to it): "
+            f"PostgreSQL's data goes to {target}, and {place} links there")  # fmt: skip
+    target.mkdir(parents=True, exist_ok=True)
+    if user is not None:
+        shutil.chown(target, user, user)
+        if not reaches(user, target):
             raise StackError(
-                f"the postgres user cannot reach {directory} (a parent directory is closed to "
-                "it): use --data-dir somewhere it can, or set CRYPTEX_DATABASE_URL"
+                f"the {user} user cannot reach {target}: give it a way there, or set "
+                "CRYPTEX_DATABASE_URL"
             )
+    return target
+
+
+def relocated_cluster(data: Path, user: str) -> Path:
+    """A new directory for the cluster of `data` in `user`'s home, named after the data dir
+    (so that a person listing them can tell which is which) and a random suffix."""
+    home = Path(pwd.getpwnam(user).pw_dir) / RELOCATED_CLUSTERS
+    home.mkdir(mode=0o700, parents=True, exist_ok=True)
+    shutil.chown(home, user, user)
+    slug = "".join(c if c.isalnum() or c in "._" else "-" for c in str(data).strip("/"))
+    return home / f"{slug[-60:]}-{secrets.token_hex(4)}"
+
+
+def start_postgres(sup: Supervisor, port: int, bin_dir: Path) -> tuple[Proc, str, Path]:
+    """`initdb` once, then the server on 127.0.0.1 only (no Unix socket, so no path to share).
+    Under root it runs as the `postgres` user, started as that user directly so that the pid
+    kept is the server's own. Returns the process, its URL and the cluster's directory."""
+    user = postgres_user()
+    directory = postgres_directory(sup.data, user)
     log_path = sup.logs / "postgres.log"
     if not (directory / "PG_VERSION").exists():
         say(f"initdb {directory}")
@@ -504,7 +560,7 @@ def start_postgres(sup: Supervisor, port: int, bin_dir: Path) -> tuple[Proc, str
         ],
         stage=STAGE_STORAGE, stop_signal="SIGINT", user=user, cwd=directory,
     )  # fmt: skip
-    return proc, f"postgresql://cryptex@127.0.0.1:{port}/cryptex"
+    return proc, f"postgresql://cryptex@127.0.0.1:{port}/cryptex", directory
 
 
 def prepare_database(url: str, proc: Proc | None, timeout: float) -> None:
@@ -775,12 +831,12 @@ def up(args: argparse.Namespace) -> int:
     try:
         started = time.monotonic()
         ports = choose_ports(args, data, list(manifests))
-        redis_proc = postgres_proc = None
+        redis_proc = postgres_proc = postgres_data = None
         if redis_url is None:
             redis_proc, redis_url = start_redis(sup, ports.redis)
         if database_url is None:
             assert pg_bin is not None
-            postgres_proc, database_url = start_postgres(sup, ports.postgres, pg_bin)
+            postgres_proc, database_url, postgres_data = start_postgres(sup, ports.postgres, pg_bin)
         if redis_proc is not None:
             wait_redis(redis_proc, redis_url, args.timeout)
         prepare_database(database_url, postgres_proc, args.timeout)
@@ -815,7 +871,7 @@ def up(args: argparse.Namespace) -> int:
         state = {
             "api": wiring.api_url, "ws": wiring.ws_url, "redis": redis_url,
             "database": database_url, "markets": wiring.symbols, "ports": asdict(ports),
-            "logs": str(sup.logs),
+            "logs": str(sup.logs), "postgres_data": postgres_data and str(postgres_data),
             "admin": {**wiring.people["admin"], "account": admin_id, "token": admin_token},
             "demo": {**wiring.people["demo"], "account": demo_id, "token": demo_token,
                      "funded": demo_funds},
@@ -858,6 +914,9 @@ def summary(state: dict[str, Any], data: Path, ports: Ports, *, detach: bool) ->
     demo = state["demo"]
     funded = ", ".join(f"{amount} {asset}" for asset, amount in demo["funded"].items())
     mm = state["mm"]
+    database = state["database"]
+    if state["postgres_data"] and Path(state["postgres_data"]) != data / "postgres":
+        database += f"   (data in {state['postgres_data']}; {display}/postgres links there)"
     down = (
         "`make down`"
         if data == DEFAULT_DATA_DIR
@@ -874,7 +933,7 @@ Cryptex is up in {state["started_in_s"]}s (data in {display}, logs in {display}/
   WebSocket   {state["ws"]}
   markets     {", ".join(state["markets"])}
   Redis       {state["redis"]}
-  PostgreSQL  {state["database"]}
+  PostgreSQL  {database}
   metrics     engines {engines}; dbproc :{ports.dbproc}; ws :{ports.ws_metrics}; api /metrics
   market maker {"account " + str(mm["account"]) if mm else "not running"}
 
@@ -911,6 +970,24 @@ def down(args: argparse.Namespace) -> int:
     stop_all(supervisor)
     (data / "pids").unlink(missing_ok=True)
     say(f"stopped; `up` again resumes from {data}")
+    return 0
+
+
+def wipe(args: argparse.Namespace) -> int:
+    """Delete a stopped stack's data: the data dir, and the cluster its `postgres` links to
+    (kept outside when the postgres user cannot reach the data dir)."""
+    data: Path = args.data_dir.resolve()
+    running = [p for p in read_pids(data) if p.alive()]
+    if running:
+        raise StackError(f"a stack runs from {data}: stop it first (make down, or stack.py down)")
+    link = data / "postgres"
+    if link.is_symlink():
+        cluster = Path(os.readlink(link))
+        shutil.rmtree(cluster, ignore_errors=True)
+        say(f"removed {cluster}")
+    if data.exists():
+        shutil.rmtree(data)
+        say(f"removed {data}")
     return 0
 
 
@@ -976,6 +1053,7 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     start.add_argument("--timeout", type=float, default=90, help="seconds to become healthy")
     with_data_dir(commands.add_parser("down", help="stop a stack (started with --detach)"))
     show = with_data_dir(commands.add_parser("status", help="its processes and their health"))
+    with_data_dir(commands.add_parser("wipe", help="delete a stopped stack's data, for a new one"))
     show.add_argument("--json", action="store_true")
     return parser.parse_args(argv)
 
@@ -983,7 +1061,7 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse(argv)
     actions: dict[str, Callable[[argparse.Namespace], int]] = {
-        "up": up, "down": down, "status": status,
+        "up": up, "down": down, "status": status, "wipe": wipe,
     }  # fmt: skip
     try:
         return actions[args.command](args)
