@@ -3,10 +3,11 @@ cancel-all that releases every lock (delisting)."""
 
 from __future__ import annotations
 
+import time
 from typing import cast
 
 from cryptex import keys
-from cryptex.ledger import Balance, read_snapshot
+from cryptex.ledger import Balance, read_snapshot, snapshot_command_id
 from cryptex.wire import (
     AllOrdersCancelled,
     CancelAllOrders,
@@ -71,6 +72,11 @@ def test_a_snapshot_request_is_answered_with_a_snapshot_at_it(
     exchange.control(TakeSnapshot(exchange.next_ts(), "upgrade"))
     asked_at = entries_tail(exchange.redis, keys.commands(exchange.symbol))
     exchange.wait_settled()
+    # The engine settles the request's batch first, then writes the snapshot it asks for.
+    deadline = time.monotonic() + 10
+    while snapshot_command_id(exchange.redis, exchange.symbol) != asked_at:
+        assert time.monotonic() < deadline, "no snapshot at the request"
+        time.sleep(0.01)
     raw = cast(bytes, read_snapshot(exchange.redis, exchange.symbol))
     snapshot = decode_engine_snapshot(raw)
     assert snapshot.last_command_id == asked_at
