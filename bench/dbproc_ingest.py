@@ -55,8 +55,9 @@ import redis
 import yaml
 
 from cryptex import keys, registry
-from cryptex.ledger import OrderRecord, connect_async
+from cryptex.ledger import OrderRecord
 from cryptex.markets import MarketSpec
+from cryptex.redis_access import connect_async
 from cryptex.wire import (
     Event,
     ExpireReason,
@@ -265,7 +266,10 @@ class Workload:
         stream = keys.events(self.market.symbol)
         pipe = client.pipeline(transaction=False)
         for index, events in enumerate(self.entries, 1):
-            pipe.xadd(stream, {"e": encode(events), "c": f"{index}-0"})
+            pipe.xadd(
+                stream,
+                {keys.EVENTS_FIELD: encode(events), keys.SETTLED_COMMAND_FIELD: f"{index}-0"},
+            )
             if index % 200 == 0:
                 pipe.execute()
         for index, record in enumerate(self.records, 1):

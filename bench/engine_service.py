@@ -263,7 +263,7 @@ def load(
             else:
                 cancel = cast(CancelOrder, command)
                 result = ledger.request_cancel(cancel.order_id, cancel.account, cancel.ts)
-                outcomes["CANCEL_" + ("ACCEPTED" if result.accepted else result.reason)] += 1
+                outcomes["CANCEL_" + (result.reason or "ACCEPTED")] += 1
         return outcomes
 
     started = time.perf_counter()
@@ -450,7 +450,7 @@ def recovery_benchmark(port: int, market: MarketSpec, args: argparse.Namespace) 
     for chunk in range(0, len(replay), 1000):
         pipe = client.pipeline(transaction=False)
         for queued in replay[chunk : chunk + 1000]:
-            pipe.xadd(stream, {"c": encode(queued)})
+            pipe.xadd(stream, {keys.COMMAND_FIELD: encode(queued)})
         applied = cast(list[bytes], pipe.execute())[-1].decode()
     client.set(keys.applied(market.symbol), applied)
     client.xgroup_setid(stream, keys.COMMANDS_GROUP, applied)  # delivered and settled

@@ -16,4 +16,7 @@ def entries(client: redis.Redis, key: str) -> list[tuple[str, dict[bytes, bytes]
 
 
 def queued_commands(client: redis.Redis, symbol: str) -> list[Command]:
-    return [decode_command(fields[b"c"]) for _, fields in entries(client, keys.commands(symbol))]
+    return [
+        decode_command(fields[keys.COMMAND_FIELD.encode()])
+        for _, fields in entries(client, keys.commands(symbol))
+    ]

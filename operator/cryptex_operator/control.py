@@ -18,8 +18,9 @@ import msgspec
 import redis
 
 from cryptex import keys, registry
-from cryptex.ledger import as_text, read_snapshot, snapshot_command_id, stream_id
+from cryptex.ledger import read_snapshot, snapshot_command_id
 from cryptex.markets import MarketSpec
+from cryptex.redis_replies import as_text, stream_id
 from cryptex.wire import (
     AllOrdersCancelled,
     CancelAllOrders,
@@ -36,6 +37,7 @@ ControlCommand = SetTradingState | CancelAllOrders | TakeSnapshot
 Acknowledgement = TradingStateChanged | ControlRejected | AllOrdersCancelled
 
 _events: Final = msgspec.msgpack.Decoder(list[Event])
+_EVENTS_FIELD: Final = keys.EVENTS_FIELD.encode()  # stream fields come back as bytes
 _POLL_S: Final = 0.05  # pace of the snapshot poll (no stream to block on)
 _READ_COUNT: Final = 256  # event stream entries per read while looking for an acknowledgement
 
@@ -102,7 +104,7 @@ def send(client: redis.Redis, symbol: str, command: ControlCommand) -> Sent:
     the event stream ends, so that the wait for its acknowledgement misses nothing."""
     pipe = client.pipeline(transaction=True)
     pipe.xrevrange(keys.events(symbol), count=1)
-    pipe.xadd(keys.commands(symbol), {"c": encode(command)})
+    pipe.xadd(keys.commands(symbol), {keys.COMMAND_FIELD: encode(command)})
     last, command_id = cast(tuple[StreamEntries, bytes], tuple(pipe.execute()))
     return Sent(
         request_id=command.request_id,
@@ -147,7 +149,7 @@ def wait_ack(
         )
         for entry_id, fields in reply[0][1] if reply else []:
             position = entry_id.decode()
-            for event in _events.decode(fields.get(b"e", b"\x90")):
+            for event in _events.decode(fields.get(_EVENTS_FIELD, b"\x90")):
                 if (
                     isinstance(event, TradingStateChanged | ControlRejected | AllOrdersCancelled)
                     and event.request_id == sent.request_id

@@ -26,8 +26,8 @@ import kopf
 import msgspec
 import redis
 
-from cryptex.ledger import connect
 from cryptex.markets import MarketError, MarketSpec
+from cryptex.redis_access import connect
 from cryptex.wire import (
     CancelAllOrders,
     ControlRejected,

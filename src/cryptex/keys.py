@@ -22,7 +22,19 @@ MARKETS: Final = "registry:markets"  # hash: symbol -> Market manifest (JSON)
 ORDER_IDS: Final = "seq:order-ids"  # counter: order ids are handed out in blocks
 ACCOUNTS: Final = "ledger:accounts"  # set of every account that ever held a balance
 TOTALS: Final = "ledger:totals"  # hash: asset -> deposits minus withdrawals (units)
+# hash: asset -> what all accounts hold (available + locked), kept by every script that moves a
+# balance, so that conservation is checked against TOTALS at any instant, trading or not.
+HELD: Final = "ledger:held"
+# counter: bumped by every script that moves a balance, so that the audit knows whether its pass
+# over the accounts saw one instant (and can recount HELD from the balances themselves).
+LEDGER_VERSION: Final = "ledger:version"
 JOURNAL: Final = "ledger:journal"  # stream of deposits and withdrawals
+
+# ------------------------------------------------------------------ stream entry fields
+
+COMMAND_FIELD: Final = "c"  # a command stream entry: the encoded command
+EVENTS_FIELD: Final = "e"  # an event stream entry: the batch's encoded events
+SETTLED_COMMAND_FIELD: Final = "c"  # an event stream entry: id of the batch's last command
 
 
 # ------------------------------------------------------------------ per market
@@ -44,7 +56,7 @@ def events(symbol: str) -> str:
 
 def snapshot(symbol: str) -> str:
     """The engine's last snapshot (book, open orders' funds, last command id): a list of the
-    parts of its encoding, in order (see `cryptex.ledger.SNAPSHOT_PART_BYTES`)."""
+    parts of its encoding, in order (see `cryptex.ledger.snapshots.SNAPSHOT_PART_BYTES`)."""
     return _market(symbol, "snapshot")
 
 
@@ -122,8 +134,7 @@ def reply_channel(instance: str) -> str:
 
 
 def balances(account: int | str) -> str:
-    """Hash: `<ASSET>` -> available units, `<ASSET>:locked` -> locked units. (A string
-    account, `%s`, makes the template the audit script formats.)"""
+    """Hash: `<ASSET>` -> available units, `<ASSET>:locked` -> locked units."""
     return f"acct:{account}:balances"
 
 
@@ -132,20 +143,37 @@ def open_orders(account: int | str) -> str:
     return f"acct:{account}:open"
 
 
+def open_order_counts(account: int | str) -> str:
+    """Hash: market -> how many of the account's open orders are in it (kept with the open
+    set by the place and settle scripts, so placing checks a market's limit in one read)."""
+    return f"acct:{account}:open-count"
+
+
 def client_order(account: int, client_order_id: str) -> str:
-    """The order id a client order id was first given (idempotent placement)."""
+    """What a client order id was first used for: the order id and the order's terms
+    (idempotent placement; the same id with other terms is refused)."""
     return f"acct:{account}:cid:{client_order_id}"
 
 
 def transfer(reference: str) -> str:
-    """Marks a deposit or withdrawal reference as done (transfers are idempotent on it)."""
+    """Hash: what the deposit or withdrawal of this reference did (account, asset, signed
+    units, available after): a transfer happens once per reference."""
     return f"ledger:transfer:{reference}"
 
 
 def order(order_id: int | str) -> str:
-    """Hash: the order's record (see `cryptex.ledger.OrderRecord`)."""
+    """Hash: the order's record (see `cryptex.ledger.records.OrderRecord`)."""
     return f"order:{order_id}"
 
 
+_LOCKED_SUFFIX: Final = ":locked"
+
+
 def locked_field(asset: str) -> str:
-    return f"{asset}:locked"
+    """The field of a balances hash that holds the asset's locked units."""
+    return asset + _LOCKED_SUFFIX
+
+
+def asset_of_field(field: str) -> str:
+    """The asset a balances hash field counts (its available or its locked units)."""
+    return field.removesuffix(_LOCKED_SUFFIX)

@@ -36,6 +36,11 @@ from cryptex.wire import TradingState
 API_VERSION: Final = "cryptex.io/v1alpha1"
 KIND: Final = "Market"
 MAX_FEE_BPS: Final = 1_000  # 10 %: anything above is a typo in a manifest
+# Open orders one account may have in one market, unless the Market says otherwise (Binance's
+# MAX_NUM_ORDERS is 200 too): without a bound, one funded account could fill an engine's memory
+# and its snapshots.
+DEFAULT_MAX_OPEN_ORDERS: Final = 200
+MAX_MAX_OPEN_ORDERS: Final = 100_000
 
 _ASSET_SYMBOL = re.compile(r"[A-Z][A-Z0-9]{1,9}")
 _SYMBOL_INPUT = re.compile(r"([A-Za-z][A-Za-z0-9]{1,9})[_/\-]([A-Za-z][A-Za-z0-9]{1,9})")
@@ -86,6 +91,7 @@ class MarketSpec:
     maker_fee_bps: int
     taker_fee_bps: int
     trading_state: TradingState = TradingState.ACTIVE
+    max_open_orders: int = DEFAULT_MAX_OPEN_ORDERS  # per account, in this market
     symbol: str = field(init=False)
     # The exact sizes every integer of the engine stands for, in asset units.
     base_units_per_lot: int = field(init=False)
@@ -123,6 +129,11 @@ class MarketSpec:
         for name, bps in (("makerFeeBps", self.maker_fee_bps), ("takerFeeBps", self.taker_fee_bps)):
             if type(bps) is not int or not 0 <= bps <= MAX_FEE_BPS:
                 raise MarketError(f"{self.symbol}: {name} {bps!r} must be 0..{MAX_FEE_BPS}")
+        limit = self.max_open_orders
+        if type(limit) is not int or not 1 <= limit <= MAX_MAX_OPEN_ORDERS:
+            raise MarketError(
+                f"{self.symbol}: maxOpenOrders {limit!r} must be 1..{MAX_MAX_OPEN_ORDERS}"
+            )
 
     # ---------------------------------------------------------------- edges: strings <-> ints
 
@@ -165,8 +176,12 @@ class MarketSpec:
 
     # ---------------------------------------------------------------- filters
 
-    def check_order(self, ticks: int, lots: int) -> None:
-        """Refuse a quantity or notional outside this market's filters."""
+    def check_order(self, ticks: int, lots: int, *, lock_ticks: int | None = None) -> None:
+        """Refuse a quantity or notional outside this market's filters. The notional is judged
+        at `ticks`: a limit order's price, or for a market order the best opposite price, what
+        it can fill at (as Binance's applyMinToMarket judges one at its average price), never
+        its protection price, which is only a bound. `lock_ticks` is the price its lock is
+        computed at, when it is not `ticks` (a market order's protection price)."""
         if lots < self.min_qty:
             raise MarketError(
                 f"quantity {self.format_quantity(lots)} is below the minimum "
@@ -183,7 +198,7 @@ class MarketSpec:
                 f"notional {self.quote.format(notional)} {self.quote.symbol} is below the "
                 f"minimum {self.quote.format(self.min_notional)}"
             )
-        if self.buy_lock(ticks, lots) > MAX_UNITS:
+        if self.buy_lock(ticks if lock_ticks is None else lock_ticks, lots) > MAX_UNITS:
             raise MarketError("order notional is beyond exact integer range")
 
     # ---------------------------------------------------------------- manifests
@@ -230,6 +245,7 @@ class MarketSpec:
                 maker_fee_bps=_required(spec, "makerFeeBps"),
                 taker_fee_bps=_required(spec, "takerFeeBps"),
                 trading_state=state,
+                max_open_orders=spec.get("maxOpenOrders", DEFAULT_MAX_OPEN_ORDERS),
             )
         except MoneyError as error:
             raise MarketError(str(error)) from None

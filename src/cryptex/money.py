@@ -14,9 +14,9 @@ import re
 from dataclasses import dataclass
 from typing import Final
 
-# Redis runs the ledger's Lua scripts with doubles: integers above 2^53 stop being exact there,
-# so no amount in units, ticks or lots may exceed this.
-MAX_UNITS: Final = 2**53 - 1
+# The largest amount in units, ticks or lots: what a Redis integer (HINCRBY) holds. The ledger's
+# scripts add and compare amounts as exact 64-bit text, never as Lua's doubles.
+MAX_UNITS: Final = 2**63 - 1
 # Past these lengths a string is a typo or an attack, never an amount.
 MAX_INTEGER_DIGITS: Final = 18
 MAX_FRACTION_DIGITS: Final = 18

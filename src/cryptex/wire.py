@@ -93,6 +93,7 @@ class RejectReason(StrEnum):
     INSUFFICIENT_FUNDS = "INSUFFICIENT_FUNDS"  # decided by the ledger before the engine
     UNKNOWN_ORDER = "UNKNOWN_ORDER"  # cancel of an order that is not resting (filled, gone)
     NOT_ORDER_OWNER = "NOT_ORDER_OWNER"
+    ORDER_NOT_OPEN = "ORDER_NOT_OPEN"  # cancel of an order the ledger holds filled or ended
     MARKET_CLOSED = "MARKET_CLOSED"  # a trading-state change asked of a Closed market
 
 

@@ -362,10 +362,10 @@ def test_an_order_whose_notional_and_fee_pass_max_units_is_refused(
     examples: dict[str, MarketSpec],
 ) -> None:
     market = examples["SOL_USDC"]
-    # 9,007,199 ticks x 10^8 lots x 10 = 9,007,199,000,000,000 units: exact, but not with its fee.
-    assert market.notional(9_007_199, 100_000_000) <= MAX_UNITS
+    # 9,223,372,036 ticks x 10^8 lots x 10 units fits in 64 bits, but not with its fee.
+    assert market.notional(9_223_372_036, 100_000_000) <= MAX_UNITS
     with pytest.raises(MarketError) as excinfo:
-        market.check_order(9_007_199, 100_000_000)
+        market.check_order(9_223_372_036, 100_000_000)
     assert str(excinfo.value) == "order notional is beyond exact integer range"
 
 

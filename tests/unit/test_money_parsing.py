@@ -68,9 +68,9 @@ def test_parse_decimal_keeps_the_exact_value_without_trailing_zeros(
         ("12", 8, 1_200_000_000),
         ("007", 2, 700),
         ("0.1", 1, 1),
-        ("9007199254740991", 0, MAX_UNITS),
-        ("90071992.54740991", 8, MAX_UNITS),
-        ("0.009007199254740991", 18, MAX_UNITS),
+        ("922337203685477580.7", 1, MAX_UNITS),
+        ("92233720368.54775807", 8, MAX_UNITS),
+        ("9.223372036854775807", 18, MAX_UNITS),
         ("0.000000000000000001", 18, 1),
         ("0000000000000000000000000001", 0, 1),  # leading zeros are not integer digits
     ],
@@ -195,10 +195,10 @@ def test_more_than_18_integer_digits_are_too_large(text: str) -> None:
 @pytest.mark.parametrize(
     ("text", "decimals"),
     [
-        ("9007199254740992", 0),  # MAX_UNITS + 1
-        ("90071992.54740992", 8),  # MAX_UNITS + 1 units
-        ("100000000", 8),  # 10^16 units
-        ("999999999999999999", 0),  # 18 digits: parses, but is not an exact double
+        ("922337203685477580.8", 1),  # MAX_UNITS + 1
+        ("92233720368.54775808", 8),  # MAX_UNITS + 1 units
+        ("100000000000", 8),  # 10^19 units
+        ("999999999999999999", 2),  # 18 digits parse, but make 10^20 units
     ],
 )
 def test_amounts_above_max_units_are_too_large(text: str, decimals: int) -> None:
@@ -240,7 +240,7 @@ def test_a_huge_run_of_leading_zeros_is_a_money_error() -> None:
         ("100", "25", 4),
         ("0.010", "0.001", 10),
         ("65000.1", "0.1", 650001),
-        ("0.009007199254740991", "0.000000000000000001", MAX_UNITS),
+        ("9.223372036854775807", "0.000000000000000001", MAX_UNITS),
     ],
 )
 def test_to_steps_counts_whole_steps(text: str, step: str, steps: int) -> None:
@@ -276,8 +276,8 @@ def test_to_steps_refuses_zero_unless_allowed() -> None:
 def test_to_steps_refuses_more_than_max_units_steps() -> None:
     step = parse_decimal("0.000000000000000001", "step")
     with pytest.raises(MoneyError) as excinfo:
-        to_steps("0.009007199254740992", step, "quantity")
-    assert excinfo.value.reason == "'0.009007199254740992' is too large"
+        to_steps("9.223372036854775808", step, "quantity")
+    assert excinfo.value.reason == "'9.223372036854775808' is too large"
 
 
 @pytest.mark.parametrize(
@@ -307,7 +307,7 @@ def test_to_steps_refuses_what_parse_decimal_refuses(value: object, reason: str)
         (150, 2, "1.50"),
         (1_500_000, 6, "1.500000"),
         (1, 18, "0.000000000000000001"),
-        (MAX_UNITS, 8, "90071992.54740991"),
+        (MAX_UNITS, 8, "92233720368.54775807"),
         (-150, 2, "-1.50"),
     ],
 )

@@ -112,7 +112,9 @@ async def faucet(
         raise bad_request(Code.ILLEGAL_PARAMETER, str(error)) from None
     if units > FAUCET_MAX_WHOLE_UNITS * 10**spec.decimals:
         raise bad_request(Code.ILLEGAL_PARAMETER, "amount: more than the faucet gives at once")
-    await ctx.ledger.deposit(
+    gift_result = await ctx.ledger.deposit(
         who.account, spec.symbol, units, f"faucet-{uuid.uuid4().hex}", int(time.time() * 1000)
     )
+    if not gift_result.ok:  # the balance would pass the largest amount the ledger holds
+        raise bad_request(Code.BALANCE_LIMIT, f"amount: the faucet cannot add more {spec.symbol}")
     return await balances(who, ctx)

@@ -17,7 +17,8 @@ from prometheus_client import CollectorRegistry
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from cryptex import db
-from cryptex.ledger import AsyncLedger, connect_async
+from cryptex.ledger import AsyncLedger
+from cryptex.redis_access import connect_async
 from cryptex.settings import ApiSettings
 from cryptex.tokens import Tokens
 from cryptex_api import accounts, admin, errors, market_data, ops, orders

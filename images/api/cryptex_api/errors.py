@@ -31,6 +31,10 @@ class Code(IntEnum):
     NO_SUCH_ORDER = -2013
     BAD_CREDENTIALS = -2014
     EMAIL_TAKEN = -2016
+    TOO_MANY_OPEN_ORDERS = -2030  # the market's maxOpenOrders per account
+    CLIENT_ORDER_ID_REUSED = -2031  # 409: the same clientOrderId with other terms
+    TRANSFER_REFERENCE_REUSED = -2032  # 409: the same reference for another transfer
+    BALANCE_LIMIT = -2033  # a balance would pass the largest amount the ledger holds
 
 
 class ApiError(Exception):

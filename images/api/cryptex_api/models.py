@@ -183,6 +183,7 @@ class MarketOut(Model):
     maker_fee_bps: int = Field(serialization_alias="makerFeeBps")
     taker_fee_bps: int = Field(serialization_alias="takerFeeBps")
     trading_state: str = Field(serialization_alias="tradingState")
+    max_open_orders: int = Field(serialization_alias="maxOpenOrders")  # per account
 
 
 class DepthOut(Model):

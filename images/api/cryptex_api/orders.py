@@ -11,9 +11,10 @@ from fastapi import APIRouter, Depends, Query
 
 from cryptex import keys
 from cryptex.ledger import CancelResult, OrderRecord, PlaceOutcome, order_record_for
+from cryptex.ledger.records import lock_asset
 from cryptex.markets import MarketError, MarketSpec
 from cryptex.tokens import Principal
-from cryptex.wire import DepthSnapshot, Fill, OrderReply, PlaceOrder, Side
+from cryptex.wire import DepthSnapshot, Fill, OrderReply, PlaceOrder, RejectReason, Side
 from cryptex_api import translate
 from cryptex_api.context import ApiContext, context, principal
 from cryptex_api.direct_route import DirectRoute
@@ -57,13 +58,37 @@ def _out(record: OrderRecord, market: MarketSpec, reply: OrderReply | None) -> O
 def _settled(command: PlaceOrder, market: MarketSpec, reply: OrderReply) -> OrderRecord:
     """The record of a new order as its settlement wrote it, without reading it back: every
     fill of a new order is in its reply, and its events carry the command's timestamp."""
-    lock_asset = market.quote.symbol if command.side is Side.BUY else market.base.symbol
     return msgspec.structs.replace(
-        order_record_for(command, market, lock_asset),
+        order_record_for(command, market),
         status=reply.status,
         executed=reply.executed,
         executed_quote=sum(market.notional(fill.price, fill.quantity) for fill in reply.fills),
         reason=reply.reason,
+    )
+
+
+def _refusal(outcome: PlaceOutcome, command: PlaceOrder, market: MarketSpec) -> ApiError:
+    """The answer to a place the ledger refused (it changed nothing)."""
+    if outcome is PlaceOutcome.INSUFFICIENT_FUNDS:
+        return bad_request(
+            Code.ORDER_REJECTED, f"insufficient {lock_asset(market, command.side)} balance"
+        )
+    if outcome is PlaceOutcome.TOO_MANY_OPEN_ORDERS:
+        return bad_request(
+            Code.TOO_MANY_OPEN_ORDERS,
+            f"too many open orders: {market.symbol} allows {market.max_open_orders} per account",
+        )
+    if outcome is PlaceOutcome.CLIENT_ORDER_ID_REUSED:
+        return ApiError(
+            409,
+            Code.CLIENT_ORDER_ID_REUSED,
+            f"clientOrderId {command.client_order_id!r} was used for another order with other "
+            "terms: choose a new one",
+        )
+    return bad_request(
+        Code.BALANCE_LIMIT,
+        f"the lock would take the {lock_asset(market, command.side)} balance past the largest "
+        "amount the ledger holds",
     )
 
 
@@ -79,19 +104,17 @@ async def place_order(
             Code.MARKET_NOT_OPEN, f"{market.symbol} is {market.trading_state.value}: no orders"
         )
     side = translate.side_of(request.side)
-    protection = 0
+    best = protection = 0
     if translate.is_market_order(request):
-        depth = await depth_snapshot(ctx, market.symbol)
-        protection = translate.protection_price(
-            market, side, depth, ctx.settings.market_order_band_bps
-        )
+        best = translate.best_opposite_price(side, await depth_snapshot(ctx, market.symbol))
+        protection = translate.protection_price(side, best, ctx.settings.market_order_band_bps)
     order_id = await ctx.order_ids.next()
     command = translate.place_order(
         request, market, order_id=order_id, account=who.account, ts=now_ms(),
         reply_to=ctx.replies.instance, protection_price=protection,
     )  # fmt: skip
     try:
-        market.check_order(command.protection_price or command.price, command.quantity)
+        market.check_order(best or command.price, command.quantity, lock_ticks=protection or None)
     except MarketError as error:
         raise bad_request(Code.FILTER_FAILURE, str(error)) from None
 
@@ -101,13 +124,12 @@ async def place_order(
     except BaseException:  # Redis unreachable, or the request went away: nothing will wait
         ctx.replies.forget(order_id, future)
         raise
-    if result.outcome is PlaceOutcome.INSUFFICIENT_FUNDS:
+    if result.outcome is not PlaceOutcome.PLACED:
         ctx.replies.forget(order_id, future)
-        asset = market.quote.symbol if side is Side.BUY else market.base.symbol
-        raise bad_request(Code.ORDER_REJECTED, f"insufficient {asset} balance")
     if result.outcome is PlaceOutcome.DUPLICATE:
-        ctx.replies.forget(order_id, future)
         return _out(await _own_order(ctx, result.order_id, who), market, None)
+    if result.outcome is not PlaceOutcome.PLACED:
+        raise _refusal(result.outcome, command, market)
     reply = await ctx.replies.wait(order_id, future, ctx.settings.reply_timeout_ms / 1000)
     if reply is None:  # the engine is late: the order as the ledger holds it now
         record = await ctx.ledger.order(order_id)
@@ -185,7 +207,7 @@ async def cancel_order(
     market = await ctx.markets.get(record.market)
     result, future = await _request_cancel(ctx, order_id, who)
     if future is None:
-        if result.reason == "ORDER_NOT_OPEN":
+        if result.reason is RejectReason.ORDER_NOT_OPEN:
             raise bad_request(Code.CANCEL_REJECTED, f"order {order_id} is {record.status.value}")
         raise ApiError(404, Code.NO_SUCH_ORDER, f"order {order_id} does not exist")
     reply = await _cancel_reply(ctx, order_id, future)

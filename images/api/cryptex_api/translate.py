@@ -98,13 +98,17 @@ def place_order(
     )
 
 
-def protection_price(market: MarketSpec, side: Side, depth: DepthSnapshot, band_bps: int) -> int:
-    """A market order's worst acceptable price: the best opposite price moved by the band, in
-    the taker's disfavour (up for a buy, down for a sell), whole ticks."""
+def best_opposite_price(side: Side, depth: DepthSnapshot) -> int:
+    """The price a market order of `side` fills at first (ticks), refused if there is none."""
     levels = depth.asks if side is Side.BUY else depth.bids
     if not levels:
         raise bad_request(Code.ORDER_REJECTED, "no liquidity on the other side for a market order")
-    best = levels[0].price
+    return levels[0].price
+
+
+def protection_price(side: Side, best: int, band_bps: int) -> int:
+    """A market order's worst acceptable price: the best opposite price moved by the band, in
+    the taker's disfavour (up for a buy, down for a sell), whole ticks."""
     if side is Side.BUY:
         return min(-(-best * (10_000 + band_bps) // 10_000), MAX_UNITS)
     return max(best * (10_000 - band_bps) // 10_000, 1)
@@ -152,6 +156,7 @@ def market_out(market: MarketSpec) -> MarketOut:
         maker_fee_bps=market.maker_fee_bps,
         taker_fee_bps=market.taker_fee_bps,
         trading_state=market.trading_state.value,
+        max_open_orders=market.max_open_orders,
     )
 
 

@@ -12,7 +12,7 @@ import redis
 from prometheus_client import CollectorRegistry
 
 from cryptex import logs, metrics
-from cryptex.ledger import connect_async
+from cryptex.redis_access import connect_async
 from cryptex.settings import load
 from cryptex_dbproc.service import DbprocMetrics, Processor
 from cryptex_dbproc.settings import DbprocSettings

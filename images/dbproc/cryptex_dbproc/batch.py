@@ -13,6 +13,7 @@ from typing import Final, NamedTuple
 
 import msgspec
 
+from cryptex import keys
 from cryptex.wire import (
     Event,
     OrderAccepted,
@@ -24,9 +25,9 @@ from cryptex.wire import (
     TradeExecuted,
 )
 
-# An entry of the event stream is one settled engine batch: `e` holds its events (a msgpack
-# list), `c` the id of the batch's last command.
-_EVENTS_FIELD: Final = b"e"
+# An entry of the event stream is one settled engine batch: its events (a msgpack list) and the
+# id of the batch's last command.
+_EVENTS_FIELD: Final = keys.EVENTS_FIELD.encode()
 _decoder: Final = msgspec.msgpack.Decoder(list[Event])
 
 

@@ -28,8 +28,9 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from cryptex import keys, registry
 from cryptex.db import migrate
-from cryptex.ledger import as_text
+from cryptex.ledger.read_orders import READ_ORDERS, READ_ORDERS_CHUNK, read_orders_call
 from cryptex.markets import MarketError, MarketSpec
+from cryptex.redis_replies import as_text
 from cryptex_dbproc import store, timescale
 from cryptex_dbproc.batch import collect
 from cryptex_dbproc.orders import Placement
@@ -382,18 +383,6 @@ class Processor:
         return self.started and time.monotonic() - self.last_progress < stalled_after
 
 
-# Read-only: many order records' fields in one round trip and one msgpack string (0 for a
-# missing record), decoded in C: a pipeline of HMGETs costs several times as much in the client.
-# In chunks, so that no call holds Redis for long. Like the ledger scripts, it needs the order
-# records on one Redis primary.
-_HMGET_EACH: Final = """
-local out = {}
-for i, key in ipairs(KEYS) do
-  local values = redis.call('HMGET', key, unpack(ARGV))
-  out[i] = values[1] and values or 0
-end
-return cmsgpack.pack(out)"""
-_HMGET_CHUNK: Final = 1_000
 # Redis holds strings: numbers and the side are converted to the record's types.
 _placements_decoder: Final = msgspec.msgpack.Decoder(list[Placement | int], strict=False)
 
@@ -405,16 +394,16 @@ async def placements(
     ids = list(order_ids)
     if not ids:
         return {}
+    starts = range(0, len(ids), READ_ORDERS_CHUNK)
     async with client.pipeline(transaction=False) as pipe:
-        for start in range(0, len(ids), _HMGET_CHUNK):
-            chunk = ids[start : start + _HMGET_CHUNK]
-            pipe.eval(_HMGET_EACH, len(chunk), *(keys.order(i) for i in chunk), *Placement._fields)
+        for start in starts:
+            call = read_orders_call(ids[start : start + READ_ORDERS_CHUNK], Placement._fields)
+            pipe.eval(READ_ORDERS.source, len(call.keys), *call.keys, *call.args)
         packed: list[bytes] = await pipe.execute()
-    starts = range(0, len(ids), _HMGET_CHUNK)
     decoded = [
         placement
         for start, raw in zip(starts, packed, strict=True)
-        for placement in _decode(raw, ids[start : start + _HMGET_CHUNK])
+        for placement in _decode(raw, ids[start : start + READ_ORDERS_CHUNK])
     ]
     return {i: p for i, p in zip(ids, decoded, strict=True) if p is not None}
 

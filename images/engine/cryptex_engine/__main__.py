@@ -13,8 +13,9 @@ from pathlib import Path
 from prometheus_client import CollectorRegistry
 
 from cryptex import logs, metrics, registry
-from cryptex.ledger import StaleFenceError, connect
+from cryptex.ledger import StaleFenceError
 from cryptex.markets import MarketError, canonical_symbol, load_manifest
+from cryptex.redis_access import connect
 from cryptex.settings import EngineSettings, load
 from cryptex_engine.service import Engine, EngineMetrics, LeaseLostError
 

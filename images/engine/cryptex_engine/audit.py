@@ -1,9 +1,11 @@
 """`cryptex-audit`: check the ledger's invariants and print the report as JSON.
 
 Exit 0 when every asset is conserved (accounts hold exactly deposits minus withdrawals, the fee
-account included), no balance is negative, and every account's locks equal what its open
-orders hold; exit 1 otherwise. It reads one consistent view inside Redis, which blocks Redis
-while it runs: for operators and tests, not for a hot path.
+account included), no balance is negative, and every account's locks and open-order counts
+equal what its open orders hold; exit 1 otherwise. Safe while trading goes on: it reads one
+account at a time, each in one short script, and checks conservation on running totals that
+every ledger script keeps (see `cryptex.ledger.audit`). `recounted` is the accounts' balances
+summed, when no balance moved during the pass (else null).
 """
 
 from __future__ import annotations
@@ -12,7 +14,8 @@ import argparse
 import json
 import sys
 
-from cryptex.ledger import Ledger, connect
+from cryptex.ledger import Ledger
+from cryptex.redis_access import connect
 from cryptex.settings import CommonSettings, load
 
 
@@ -24,6 +27,7 @@ def main(argv: list[str] | None = None) -> int:
     print(
         json.dumps(
             {"ok": report.ok, "totals": report.totals, "held": report.held,
+             "recounted": report.recounted, "accounts": report.accounts,
              "problems": report.problems},
             indent=2, sort_keys=True,
         )

@@ -27,15 +27,9 @@ from prometheus_client import CollectorRegistry, Gauge, Histogram
 from prometheus_client import Counter as MetricCounter
 
 from cryptex import keys
-from cryptex.ledger import (
-    CommandGapError,
-    Ledger,
-    SettleBatch,
-    StreamEntries,
-    read_snapshot,
-    stream_id,
-)
+from cryptex.ledger import CommandGapError, Ledger, SettleBatch, StreamEntries, read_snapshot
 from cryptex.markets import MarketSpec
+from cryptex.redis_replies import stream_id
 from cryptex.settings import EngineSettings
 from cryptex.wire import (
     Command,
@@ -53,6 +47,7 @@ from cryptex_engine.ticker import RollingTicker
 log = logging.getLogger("cryptex.engine")
 
 _REPLAY_CHUNK = 10_000
+_COMMAND_FIELD = keys.COMMAND_FIELD.encode()  # stream fields come back as bytes
 _RETRY_DELAY_S = 0.2  # between attempts while Redis is unreachable
 
 
@@ -354,7 +349,7 @@ class Engine:
 
     def _decode(self, entry_id: bytes, fields: dict[bytes, bytes]) -> Command | None:
         try:
-            return decode_command(fields[b"c"])
+            return decode_command(fields[_COMMAND_FIELD])
         except (KeyError, msgspec.DecodeError, msgspec.ValidationError) as error:
             # A malformed entry can never become valid: skip it, the same way on every replay.
             log.error(

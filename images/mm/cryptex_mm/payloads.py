@@ -58,6 +58,7 @@ def market(data: Mapping[str, Any]) -> MarketSpec:
             maker_fee_bps=data["makerFeeBps"],
             taker_fee_bps=data["takerFeeBps"],
             trading_state=TradingState(data["tradingState"]),
+            max_open_orders=data["maxOpenOrders"],
         )  # fmt: skip
     except (KeyError, TypeError, ValueError) as error:  # MoneyError and MarketError included
         raise PayloadError(f"market {data.get('symbol')!r}: {error}") from None

@@ -15,7 +15,7 @@ from websockets.datastructures import Headers
 from websockets.http11 import Request, Response
 
 from cryptex import metrics
-from cryptex.ledger import connect_async
+from cryptex.redis_access import connect_async
 from cryptex.tokens import Tokens
 from cryptex_ws.balances import BalancePusher
 from cryptex_ws.directory import MarketDirectory

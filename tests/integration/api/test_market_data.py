@@ -18,7 +18,7 @@ def test_markets_list_their_filters(stack: Stack) -> None:
         "symbol": "SOL_USDC", "base": "SOL", "quote": "USDC", "baseDecimals": 8,
         "quoteDecimals": 6, "tickSize": "0.01", "lotSize": "0.001", "minQty": "0.010",
         "maxQty": "100000.000", "minNotional": "5.000000", "makerFeeBps": 10, "takerFeeBps": 20,
-        "tradingState": "Active",
+        "tradingState": "Active", "maxOpenOrders": 200,
     }  # fmt: skip
 
 

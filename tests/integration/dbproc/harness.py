@@ -22,8 +22,9 @@ import redis
 import yaml
 
 from cryptex import keys, registry
-from cryptex.ledger import Ledger, connect_async
+from cryptex.ledger import Ledger
 from cryptex.markets import MarketSpec
+from cryptex.redis_access import connect_async
 from cryptex_dbproc import store
 from cryptex_dbproc.batch import collect
 from cryptex_dbproc.orders import Placement

@@ -10,7 +10,8 @@ import pytest
 import redis
 
 from cryptex import keys
-from cryptex.ledger import OrderRecord, connect_async
+from cryptex.ledger import OrderRecord
+from cryptex.redis_access import connect_async
 from cryptex.wire import Side
 from cryptex_dbproc.orders import Placement
 from cryptex_dbproc.service import placements

@@ -165,7 +165,7 @@ class Exchange:
         assert result.accepted, result
 
     def control(self, command: SetTradingState | CancelAllOrders | TakeSnapshot) -> None:
-        self.redis.xadd(keys.commands(self.symbol), {"c": encode(command)})
+        self.redis.xadd(keys.commands(self.symbol), {keys.COMMAND_FIELD: encode(command)})
 
     def set_state(self, state: TradingState) -> None:
         self.control(SetTradingState(state, self.next_ts(), f"req-{state.value}"))
@@ -182,12 +182,15 @@ class Exchange:
         raise TimeoutError(f"not settled up to {last}")
 
     def commands(self) -> list[Command]:
-        return [decode_command(f[b"c"]) for _, f in entries(self.redis, keys.commands(self.symbol))]
+        return [
+            decode_command(f[keys.COMMAND_FIELD.encode()])
+            for _, f in entries(self.redis, keys.commands(self.symbol))
+        ]
 
     def events(self) -> list[Event]:
         settled: list[Event] = []
         for _, fields in entries(self.redis, keys.events(self.symbol)):
-            settled += _events.decode(fields[b"e"])
+            settled += _events.decode(fields[keys.EVENTS_FIELD.encode()])
         return settled
 
 

@@ -100,7 +100,7 @@ def test_a_settle_delivers_the_next_commands_to_a_busy_engine(
     second = exchange.placed(1, Side.BUY, "101", "1")  # arrives while the first is worked on
     assert engine.process(entries) == 1
     [(_, fields)] = engine._next_entries  # delivered by the first's settle, no read of its own
-    command = decode_command(fields[b"c"])
+    command = decode_command(fields[keys.COMMAND_FIELD.encode()])
     assert isinstance(command, PlaceOrder)
     assert command.order_id == second != first
     assert engine.run_once() == 1

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 import redis
 
-from cryptex import keys, ledger
-from cryptex.ledger import StaleFenceError, read_snapshot, snapshot_command_id
+from cryptex import keys
+from cryptex.ledger import StaleFenceError, read_snapshot, snapshot_command_id, snapshots
 from cryptex.markets import MarketSpec
 from cryptex.settings import EngineSettings
 from cryptex.wire import Side, decode_engine_snapshot
@@ -68,7 +68,7 @@ def first_part_staged(engine: Engine) -> None:
 @pytest.fixture
 def small_parts(monkeypatch: pytest.MonkeyPatch) -> int:
     """Snapshots cut into parts of 64 bytes: a few orders make several parts."""
-    monkeypatch.setattr(ledger, "SNAPSHOT_PART_BYTES", 64)
+    monkeypatch.setattr(snapshots, "SNAPSHOT_PART_BYTES", 64)
     return 64
 
 

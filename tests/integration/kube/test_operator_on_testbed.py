@@ -28,8 +28,8 @@ import redis
 import yaml
 
 from cryptex import keys
-from cryptex.ledger import stream_id
 from cryptex.markets import MarketSpec
+from cryptex.redis_replies import stream_id
 from cryptex.wire import (
     CancelOrder,
     OrderStatus,
@@ -602,7 +602,10 @@ def test_a_foreground_cascade_leaves_the_locks_to_a_recreated_engine(on_testbed:
 
 def commands(client: redis.Redis) -> list[tuple[str, Any]]:
     stream = entries(client, keys.commands("SOL_USDC"))
-    return [(entry_id, decode_command(fields[b"c"])) for entry_id, fields in stream]
+    return [
+        (entry_id, decode_command(fields[keys.COMMAND_FIELD.encode()]))
+        for entry_id, fields in stream
+    ]
 
 
 def controls_sent(client: redis.Redis) -> list[tuple[str, Any, str]]:

@@ -11,8 +11,9 @@ import redis
 import redis.asyncio
 
 from cryptex import keys
-from cryptex.ledger import AsyncLedger, Ledger, PlaceOutcome, connect_async
+from cryptex.ledger import AsyncLedger, Ledger, PlaceOutcome
 from cryptex.markets import MarketSpec
+from cryptex.redis_access import connect_async
 from cryptex.wire import OrderStatus, PlaceOrder, Side
 from tests.integration.ledger.conftest import TS
 from tests.servers import RedisServer, free_port

@@ -7,7 +7,7 @@ import redis
 from cryptex import keys
 from cryptex.ledger import CancelResult, Ledger
 from cryptex.markets import MarketSpec
-from cryptex.wire import CancelOrder, PlaceOrder, Side
+from cryptex.wire import CancelOrder, PlaceOrder, RejectReason, Side
 from tests.integration.ledger.conftest import TS
 from tests.streams import queued_commands
 
@@ -33,12 +33,12 @@ def test_another_account_is_refused(
     ledger: Ledger, redis_client: redis.Redis, sol: MarketSpec
 ) -> None:
     place(ledger, sol)
-    assert ledger.request_cancel(11, 8, TS) == CancelResult(False, "NOT_ORDER_OWNER")
+    assert ledger.request_cancel(11, 8, TS) == CancelResult(False, RejectReason.NOT_ORDER_OWNER)
     assert redis_client.xlen(keys.commands("SOL_USDC")) == 1
 
 
 def test_an_unknown_order_is_refused(ledger: Ledger) -> None:
-    assert ledger.request_cancel(99, 7, TS) == CancelResult(False, "UNKNOWN_ORDER")
+    assert ledger.request_cancel(99, 7, TS) == CancelResult(False, RejectReason.UNKNOWN_ORDER)
 
 
 def test_an_order_that_is_done_is_refused(
@@ -46,5 +46,5 @@ def test_an_order_that_is_done_is_refused(
 ) -> None:
     place(ledger, sol)
     redis_client.hset(keys.order(11), "status", "FILLED")
-    assert ledger.request_cancel(11, 7, TS) == CancelResult(False, "ORDER_NOT_OPEN")
+    assert ledger.request_cancel(11, 7, TS) == CancelResult(False, RejectReason.ORDER_NOT_OPEN)
     redis_client.hset(keys.order(11), "status", "NEW")  # back as it was, for the audit

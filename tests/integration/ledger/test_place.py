@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
+
+import msgspec
 import redis
 
 from cryptex import keys
 from cryptex.ledger import Balance, Ledger, PlaceOutcome
 from cryptex.markets import MarketSpec
-from cryptex.wire import OrderStatus, PlaceOrder, Side
+from cryptex.wire import OrderStatus, PlaceOrder, Side, TimeInForce
 from tests.integration.ledger.conftest import TS
 from tests.streams import queued_commands
 
@@ -101,9 +104,74 @@ def test_placing_the_same_order_again_changes_nothing(
 
 
 def test_ledger_clients_do_not_retry_by_themselves(redis_server: object) -> None:
-    from cryptex.ledger import connect
+    from cryptex.redis_access import connect
 
     client = connect("redis://127.0.0.1:1/0")
     retry = client.get_retry()
     assert retry is not None
     assert retry.get_retries() == 0
+
+
+def test_a_client_order_id_reused_for_other_terms_is_refused(
+    ledger: Ledger, redis_client: redis.Redis, sol: MarketSpec
+) -> None:
+    """A retry carries the same terms; the same id with anything else is a client's mistake,
+    not the first order: it is refused and changes nothing."""
+    ledger.deposit(7, "USDC", 1_000 * USDC, "d1", TS)
+    ledger.deposit(7, "SOL", 10 * SOL, "d2", TS)
+    first = PlaceOrder(11, 7, Side.BUY, 100, 100, TS, client_order_id="abc")
+    ledger.place(sol, first)
+    before = ledger.balances(7)
+    for order_id, other in enumerate(
+        (
+            msgspec.structs.replace(first, side=Side.SELL),
+            msgspec.structs.replace(first, price=101),
+            msgspec.structs.replace(first, quantity=101),
+            msgspec.structs.replace(first, time_in_force=TimeInForce.IOC),
+            msgspec.structs.replace(first, post_only=True),
+        ),
+        start=12,
+    ):
+        refused = ledger.place(sol, msgspec.structs.replace(other, order_id=order_id))
+        assert (refused.outcome, refused.order_id) == (PlaceOutcome.CLIENT_ORDER_ID_REUSED, 11)
+        assert ledger.order(order_id) is None
+    assert ledger.balances(7) == before
+    assert len(queued_commands(redis_client, "SOL_USDC")) == 1
+
+
+def test_a_client_order_id_in_another_market_is_another_order(
+    ledger: Ledger, markets: dict[str, MarketSpec]
+) -> None:
+    ledger.deposit(7, "USDC", 1_000_000 * USDC, "d1", TS)
+    ledger.place(
+        markets["SOL_USDC"], PlaceOrder(11, 7, Side.BUY, 100, 100, TS, client_order_id="x")
+    )
+    other = ledger.place(
+        markets["BTC_USDC"], PlaceOrder(12, 7, Side.BUY, 100, 100, TS, client_order_id="x")
+    )
+    assert other.outcome is PlaceOutcome.CLIENT_ORDER_ID_REUSED
+
+
+def test_open_orders_per_account_and_market_are_bounded(
+    ledger: Ledger, redis_client: redis.Redis, markets: dict[str, MarketSpec]
+) -> None:
+    sol = dataclasses.replace(markets["SOL_USDC"], max_open_orders=2)
+    ledger.deposit(7, "USDC", 1_000_000 * USDC, "d1", TS)
+    ledger.deposit(8, "USDC", 1_000_000 * USDC, "d2", TS)
+    for order_id in (11, 12):
+        assert ledger.place(sol, PlaceOrder(order_id, 7, Side.BUY, 100, 100, TS)).outcome is (
+            PlaceOutcome.PLACED
+        )
+    before = ledger.balances(7)
+    refused = ledger.place(sol, PlaceOrder(13, 7, Side.BUY, 100, 100, TS))
+    assert refused.outcome is PlaceOutcome.TOO_MANY_OPEN_ORDERS
+    assert (ledger.balances(7), ledger.order(13)) == (before, None)
+    assert redis_client.hget(keys.open_order_counts(7), "SOL_USDC") == b"2"
+    # Another account, and another market, have limits of their own.
+    assert ledger.place(sol, PlaceOrder(14, 8, Side.BUY, 100, 100, TS)).outcome is (
+        PlaceOutcome.PLACED
+    )
+    btc = markets["BTC_USDC"]
+    assert ledger.place(btc, PlaceOrder(15, 7, Side.BUY, 100, 100, TS)).outcome is (
+        PlaceOutcome.PLACED
+    )

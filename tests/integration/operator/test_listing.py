@@ -20,7 +20,7 @@ def groups(client: redis.Redis, stream: str) -> dict[str, str]:
 def test_listing_twice_changes_nothing(
     redis_client: redis.Redis, sol: MarketSpec, sol_resource: dict[str, Any]
 ) -> None:
-    redis_client.xadd(keys.commands("SOL_USDC"), {"c": b"x"})
+    redis_client.xadd(keys.commands("SOL_USDC"), {keys.COMMAND_FIELD: b"x"})
     redis_client.xreadgroup(keys.COMMANDS_GROUP, "engine", {keys.commands("SOL_USDC"): ">"})
     delivered = groups(redis_client, keys.commands("SOL_USDC"))[keys.COMMANDS_GROUP]
     again = control.list_market(redis_client, manifests.registry_manifest(sol_resource, "Active"))

@@ -8,8 +8,8 @@ import asyncio
 from typing import Any
 
 from cryptex import keys
-from cryptex.ledger import stream_id
 from cryptex.markets import MarketSpec
+from cryptex.redis_replies import stream_id
 from cryptex.wire import (
     CancelOrder,
     OrderStatus,
@@ -174,4 +174,7 @@ async def lifecycle(cluster: Cluster) -> None:
 
 def _commands(cluster: Cluster) -> list[tuple[str, Any]]:
     stream = entries(cluster.redis, keys.commands("SOL_USDC"))
-    return [(entry_id, decode_command(fields[b"c"])) for entry_id, fields in stream]
+    return [
+        (entry_id, decode_command(fields[keys.COMMAND_FIELD.encode()]))
+        for entry_id, fields in stream
+    ]

@@ -7,7 +7,8 @@ from typing import cast
 import redis
 
 from cryptex import keys
-from cryptex.ledger import read_snapshot, stream_id
+from cryptex.ledger import read_snapshot
+from cryptex.redis_replies import stream_id
 from cryptex.wire import (
     BookSnapshot,
     EngineSnapshot,

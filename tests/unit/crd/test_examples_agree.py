@@ -75,7 +75,7 @@ CRD_ACCEPTS_MARKETS_PY_REFUSES = [
         id="min-notional-finer-than-quote",
     ),
     pytest.param(
-        sol_usdc(maxQty="100000000"),
+        sol_usdc(maxQty="100000000000000"),
         "maxQty is beyond exact integer range",
         id="max-qty-beyond-exact-integers",
     ),

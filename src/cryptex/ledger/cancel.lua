@@ -1,0 +1,13 @@
+-- Ask the engine to cancel an order of the caller's.
+-- Returns {QUEUED, stream id} | {REFUSED, reason}
+local order_record, commands = unpack(KEYS, 1, 2)
+local account, command, command_field = unpack(ARGV, 1, 3)
+local QUEUED, REFUSED = 1, -1
+
+local record = redis.call('HMGET', order_record, 'account', 'status')
+if not record[1] then return {REFUSED, 'UNKNOWN_ORDER'} end
+if record[1] ~= account then return {REFUSED, 'NOT_ORDER_OWNER'} end
+if record[2] ~= 'NEW' and record[2] ~= 'PARTIALLY_FILLED' then
+  return {REFUSED, 'ORDER_NOT_OPEN'}
+end
+return {QUEUED, redis.call('XADD', commands, '*', command_field, command)}
