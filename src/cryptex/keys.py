@@ -133,17 +133,17 @@ def reply_channel(instance: str) -> str:
 # ------------------------------------------------------------------ ledger
 
 
-def balances(account: int | str) -> str:
+def balances(account: int) -> str:
     """Hash: `<ASSET>` -> available units, `<ASSET>:locked` -> locked units."""
     return f"acct:{account}:balances"
 
 
-def open_orders(account: int | str) -> str:
+def open_orders(account: int) -> str:
     """Set of the account's open order ids."""
     return f"acct:{account}:open"
 
 
-def open_order_counts(account: int | str) -> str:
+def open_order_counts(account: int) -> str:
     """Hash: market -> how many of the account's open orders are in it (kept with the open
     set by the place and settle scripts, so placing checks a market's limit in one read)."""
     return f"acct:{account}:open-count"

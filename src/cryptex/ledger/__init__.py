@@ -22,7 +22,6 @@ in Python. These names are its public face.
 """
 
 from cryptex.ledger.aio import AsyncLedger
-from cryptex.ledger.audit import AuditReport
 from cryptex.ledger.batch import SettleBatch
 from cryptex.ledger.cancel import CancelResult
 from cryptex.ledger.errors import CommandGapError, LedgerError, StaleFenceError
@@ -40,7 +39,6 @@ from cryptex.ledger.transfer import TransferOutcome, TransferResult
 
 __all__ = [
     "AsyncLedger",
-    "AuditReport",
     "Balance",
     "CancelResult",
     "CommandGapError",
