@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from cryptex import keys
-from cryptex.ledger import SettleBatch
+from cryptex.ledger.batch import SettleBatch
 from cryptex.markets import MarketSpec
 from cryptex.money import fee_units
 from cryptex.wire import (
