@@ -114,16 +114,17 @@ class OrderBook:
     # ------------------------------------------------------------------ commands
 
     def apply(self, command: Command) -> list[Event]:
-        kind = type(command)
-        if kind is PlaceOrder:
-            return self._place(command)  # type: ignore[arg-type]
-        if kind is CancelOrder:
-            return self._cancel(command)  # type: ignore[arg-type]
-        if kind is SetTradingState:
-            return self._set_trading_state(command)  # type: ignore[arg-type]
-        if kind is CancelAllOrders:
-            return self._cancel_all(command)  # type: ignore[arg-type]
-        if kind is TakeSnapshot:
+        # `type(command) is`, which mypy narrows, and not `match`: its class patterns are
+        # isinstance checks, which cost ~100 ns more per command (a place takes ~4 us).
+        if type(command) is PlaceOrder:
+            return self._place(command)
+        if type(command) is CancelOrder:
+            return self._cancel(command)
+        if type(command) is SetTradingState:
+            return self._set_trading_state(command)
+        if type(command) is CancelAllOrders:
+            return self._cancel_all(command)
+        if type(command) is TakeSnapshot:
             return []  # the engine's concern: the book only has to stay as it is
         raise TypeError(f"not a command: {command!r}")
 
