@@ -22,6 +22,7 @@ from cryptex.ledger.batch import SettleBatch
 from cryptex.markets import MarketSpec
 from cryptex.money import fee_units
 from cryptex.wire import (
+    CancelOrder,
     CancelRejected,
     Command,
     Event,
@@ -72,50 +73,50 @@ class Settlement:
         self, command: Command, events: list[Event], batch: SettleBatch, outcome: BatchOutcome
     ) -> None:
         funds = self.funds
+        # Only a place is accepted or rejected; a place or a cancel is answered to its sender.
+        place = command if type(command) is PlaceOrder else None
+        answered = command if type(command) is PlaceOrder or type(command) is CancelOrder else None
         # The outcome for whoever sent the command, followed event by event.
         status, executed, reason = OrderStatus.NEW, 0, ""
         fills: list[Fill] = []
+        # `type(event) is`, which mypy narrows, and not `match`: its class patterns are isinstance
+        # checks, which cost ~200 ns more per event.
         for event in events:
-            kind = type(event)
-            if kind is TradeExecuted:
-                trade: TradeExecuted = event  # type: ignore[assignment]
-                self._trade(trade, batch, outcome)
-                fills.append(Fill(trade.price, trade.quantity, trade.trade_id))
-                status, executed = OrderStatus.PARTIALLY_FILLED, executed + trade.quantity
-            elif kind is OrderAccepted:
-                place: PlaceOrder = command  # type: ignore[assignment]
+            if type(event) is TradeExecuted:
+                self._trade(event, batch, outcome)
+                fills.append(Fill(event.price, event.quantity, event.trade_id))
+                status, executed = OrderStatus.PARTIALLY_FILLED, executed + event.quantity
+            elif type(event) is OrderAccepted:
+                assert place is not None
                 funds[place.order_id] = OrderFunds(
                     place.order_id, place.account, place.side, place.locked, 0, 0,
                     place.maker_fee_bps, place.taker_fee_bps,
                 )  # fmt: skip
-            elif kind is OrderFilled:
-                self._close(event.order_id, OrderStatus.FILLED, "", event.ts, batch, outcome)  # type: ignore[union-attr]
-                if event.order_id == getattr(command, "order_id", None):  # type: ignore[union-attr]
+            elif type(event) is OrderFilled:
+                self._close(event.order_id, OrderStatus.FILLED, "", event.ts, batch, outcome)
+                if answered is not None and event.order_id == answered.order_id:
                     status = OrderStatus.FILLED
-            elif kind is OrderCancelled:
-                cancelled: OrderCancelled = event  # type: ignore[assignment]
+            elif type(event) is OrderCancelled:
                 order = self._close(
-                    cancelled.order_id, OrderStatus.CANCELED, "", cancelled.ts, batch, outcome
+                    event.order_id, OrderStatus.CANCELED, "", event.ts, batch, outcome
                 )
                 status, executed = OrderStatus.CANCELED, order.executed
-            elif kind is OrderExpired:
-                expired: OrderExpired = event  # type: ignore[assignment]
+            elif type(event) is OrderExpired:
                 self._close(
-                    expired.order_id, OrderStatus.EXPIRED, expired.reason.value, expired.ts,
+                    event.order_id, OrderStatus.EXPIRED, event.reason.value, event.ts,
                     batch, outcome,
                 )  # fmt: skip
-                if expired.order_id == getattr(command, "order_id", None):
-                    status, reason = OrderStatus.EXPIRED, expired.reason.value
-            elif kind is OrderRejected:
-                rejected: OrderRejected = event  # type: ignore[assignment]
-                self._reject(command, rejected, batch, outcome)  # type: ignore[arg-type]
-                status, reason = OrderStatus.REJECTED, rejected.reason.value
-            elif kind is CancelRejected:
-                status, reason = OrderStatus.REJECTED, event.reason.value  # type: ignore[union-attr]
-        reply_to = getattr(command, "reply_to", "")
-        if reply_to:
-            reply = OrderReply(command.order_id, status, executed, fills, reason)  # type: ignore[union-attr]
-            outcome.replies.setdefault(reply_to, []).append(reply)
+                if answered is not None and event.order_id == answered.order_id:
+                    status, reason = OrderStatus.EXPIRED, event.reason.value
+            elif type(event) is OrderRejected:
+                assert place is not None
+                self._reject(place, event, batch, outcome)
+                status, reason = OrderStatus.REJECTED, event.reason.value
+            elif type(event) is CancelRejected:
+                status, reason = OrderStatus.REJECTED, event.reason.value
+        if answered is not None and answered.reply_to:
+            reply = OrderReply(answered.order_id, status, executed, fills, reason)
+            outcome.replies.setdefault(answered.reply_to, []).append(reply)
 
     # ------------------------------------------------------------------ money
 
