@@ -67,32 +67,24 @@ def collect(entries: Iterable[tuple[str, Mapping[bytes, bytes]]]) -> Batch:
 
 
 def _add(batch: Batch, event: Event) -> None:
-    kind = type(event)
-    if kind is TradeExecuted:
-        trade: TradeExecuted = event  # type: ignore[assignment]
-        batch.trades.append(trade)
-        _touch(batch, trade.maker_order_id, trade.ts)
-        _touch(batch, trade.taker_order_id, trade.ts)
-        return
-    if kind is OrderAccepted:
-        accepted: OrderAccepted = event  # type: ignore[assignment]
-        batch.placed.setdefault(accepted.order_id, accepted)
-        _touch(batch, accepted.order_id, accepted.ts)
-    elif kind is OrderFilled:
-        filled: OrderFilled = event  # type: ignore[assignment]
-        _close(batch, filled.order_id, Closing(OrderStatus.FILLED), filled.ts)
-    elif kind is OrderCancelled:
-        cancelled: OrderCancelled = event  # type: ignore[assignment]
-        _close(batch, cancelled.order_id, Closing(OrderStatus.CANCELED), cancelled.ts)
-    elif kind is OrderExpired:
-        expired: OrderExpired = event  # type: ignore[assignment]
-        closing = Closing(OrderStatus.EXPIRED, expired.reason.value)
-        _close(batch, expired.order_id, closing, expired.ts)
-    elif kind is OrderRejected:
-        rejected: OrderRejected = event  # type: ignore[assignment]
-        batch.placed.setdefault(rejected.order_id, rejected)
-        closing = Closing(OrderStatus.REJECTED, rejected.reason.value)
-        _close(batch, rejected.order_id, closing, rejected.ts)
+    # `type(event) is`, which mypy narrows, and not `match`: its class patterns are isinstance
+    # checks, which cost ~200 ns more per event.
+    if type(event) is TradeExecuted:
+        batch.trades.append(event)
+        _touch(batch, event.maker_order_id, event.ts)
+        _touch(batch, event.taker_order_id, event.ts)
+    elif type(event) is OrderAccepted:
+        batch.placed.setdefault(event.order_id, event)
+        _touch(batch, event.order_id, event.ts)
+    elif type(event) is OrderFilled:
+        _close(batch, event.order_id, Closing(OrderStatus.FILLED), event.ts)
+    elif type(event) is OrderCancelled:
+        _close(batch, event.order_id, Closing(OrderStatus.CANCELED), event.ts)
+    elif type(event) is OrderExpired:
+        _close(batch, event.order_id, Closing(OrderStatus.EXPIRED, event.reason.value), event.ts)
+    elif type(event) is OrderRejected:
+        batch.placed.setdefault(event.order_id, event)
+        _close(batch, event.order_id, Closing(OrderStatus.REJECTED, event.reason.value), event.ts)
     # Cancel and control rejections, trading-state changes: nothing in the order history.
 
 
