@@ -25,6 +25,7 @@ import msgspec
 import redis
 import redis.asyncio
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from redis.typing import KeyT, StreamIdT
 
 from cryptex import keys, registry
 from cryptex.db import migrate
@@ -213,6 +214,7 @@ class Processor:
     async def read(self) -> dict[str, Entries]:
         """Entries given to this consumer before (a failure) first, then new ones."""
         pending = [symbol for symbol in self.markets if symbol in self._pending]
+        streams: dict[KeyT, StreamIdT]
         if pending:
             streams = {keys.events(symbol): "0" for symbol in pending}
             block = None
@@ -223,7 +225,7 @@ class Processor:
             await asyncio.sleep(self.settings.block_ms / 1000)
             return {}
         reply: Any = await self.redis.xreadgroup(
-            keys.EVENTS_GROUP, self.consumer, streams,  # type: ignore[arg-type]
+            keys.EVENTS_GROUP, self.consumer, streams,
             count=self.settings.batch_size, block=block,
         )  # fmt: skip
         reads = {
