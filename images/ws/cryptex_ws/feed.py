@@ -20,7 +20,7 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Final, cast
+from typing import Any, Final, Protocol, cast
 
 import msgspec
 import redis.asyncio
@@ -54,6 +54,14 @@ ORDERS_STREAM: Final = Stream(Kind.ORDERS).name
 
 def now_ms() -> int:
     return time.time_ns() // 1_000_000
+
+
+class _Connection(Protocol):
+    """A pubsub's connect and close, typed: redis-py leaves both unannotated."""
+
+    async def connect(self) -> None: ...
+
+    async def aclose(self) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,8 +210,9 @@ class MarketFeed:
     async def _read_forever(self) -> None:
         while True:
             pubsub = self._client.pubsub()
+            connection: _Connection = pubsub
             try:
-                await pubsub.connect()  # type: ignore[no-untyped-call]
+                await connection.connect()
                 # No await between taking the listed markets and publishing the pubsub: a
                 # market listed from here on is subscribed by refresh() itself.
                 self._pubsub = pubsub
@@ -227,7 +236,7 @@ class MarketFeed:
                 if self.markets.ready:
                     self.markets.unset_ready()  # until Redis confirms the channels again
                 with contextlib.suppress(Exception):
-                    await pubsub.aclose()  # type: ignore[no-untyped-call]
+                    await connection.aclose()
             await asyncio.sleep(_RETRY_S)
 
     async def _on_message(self, message: Mapping[str, Any]) -> None:
