@@ -50,6 +50,8 @@ RETIRE_PROGRESS: Final = "cryptex.io/retire-progress"
 
 _RETIRE_STEPS: Final = 3  # CancelOnly, CancelAllOrders, Halted
 _ENGINE_STOPPED: Final = _RETIRE_STEPS + 1  # then the Deployment is deleted
+# At exit, how long a timer's run in flight may take to end before the cleanup (seconds).
+STOP_WAIT_S: Final = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +121,11 @@ async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) 
     settings.watching.client_timeout = 300
     settings.watching.connect_timeout = 30
     settings.networking.request_timeout = 60
+    # kopf stops a timer only between its runs, and at exit waits for a run in flight only this
+    # long (by default a few event-loop turns) before leaving it orphaned. An orphaned status
+    # refresh went on after the cleanup below had closed the clients: its Kubernetes call opened
+    # a client session that nothing closed. A refresh takes milliseconds; this bounds a stuck one.
+    settings.background.instant_exit_timeout = STOP_WAIT_S
 
     client = connect(ours.redis_url)
     kube = KubeApi(lambda: login(settings))

@@ -2,7 +2,9 @@
 and delete of the engines' Deployments and Services.
 
 It signs in the way kopf does (`login`, the same service account or kubeconfig), over aiohttp,
-which kopf brings anyway; a 401 signs in again once, as a rotated token requires.
+which kopf brings anyway; a 401 signs in again once, as a rotated token requires. `close` is
+final: a call after it (a handler that outlived the operator's cleanup) is refused, never given
+a client session that nothing would close.
 """
 
 from __future__ import annotations
@@ -35,6 +37,10 @@ _MERGE_PATCH: Final = {"Content-Type": "application/merge-patch+json"}
 _TIMEOUT: Final = aiohttp.ClientTimeout(total=30)
 
 
+class KubeClosedError(RuntimeError):
+    """A call after `close`."""
+
+
 class KubeError(RuntimeError):
     """The API server refused a request (anything but the 404 that `get` and `delete` expect)."""
 
@@ -55,6 +61,7 @@ class KubeApi:
         self._credentials = credentials
         self._info: kopf.ConnectionInfo | None = None
         self._session: aiohttp.ClientSession | None = None
+        self._closed = False
 
     async def get(self, kind: Kind, namespace: str, name: str) -> dict[str, Any] | None:
         status, body = await self._request("GET", kind.path(namespace, name))
@@ -84,9 +91,13 @@ class KubeApi:
         return True
 
     async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        self._closed = True
+        await self._drop_session()
+
+    async def _drop_session(self) -> None:
+        session, self._session = self._session, None
+        if session is not None:
+            await session.close()
 
     # ------------------------------------------------------------------ transport
 
@@ -111,7 +122,10 @@ class KubeApi:
 
     async def _connect(self, *, fresh: bool) -> tuple[aiohttp.ClientSession, kopf.ConnectionInfo]:
         if fresh or self._session is None or self._info is None:
-            await self.close()
+            await self._drop_session()
+            # After that await: `close` may have come meanwhile. A closed client has no session.
+            if self._closed:
+                raise KubeClosedError("the Kubernetes client is closed: the operator is stopping")
             info = self._credentials()
             if info is None:
                 raise kopf.LoginError("no service account and no kubeconfig to sign in with")

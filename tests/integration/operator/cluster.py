@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
+import warnings
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
+import aiohttp
 import kmock
 import kopf
 import pytest
@@ -48,6 +51,22 @@ async def eventually(what: str, check: Callable[[], Any], timeout: float = 30) -
             raise TimeoutError(f"still waiting for {what}")
         await asyncio.sleep(0.05)
     return answer
+
+
+def open_client_sessions() -> list[str]:
+    """aiohttp client sessions left open: alive and not closed, or collected unclosed just now
+    (aiohttp's finaliser then warns, which pytest would report later, at whatever test or at
+    exit the collector happens to run)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ResourceWarning)
+        gc.collect()
+    alive = [
+        repr(found)
+        for found in gc.get_objects()
+        if isinstance(found, aiohttp.ClientSession) and not found.closed
+    ]
+    collected = [str(w.message) for w in caught if "Unclosed client session" in str(w.message)]
+    return alive + collected
 
 
 @contextlib.asynccontextmanager

@@ -14,9 +14,17 @@ from cryptex.markets import MarketSpec
 from cryptex.wire import Side
 from cryptex_operator import control, manifests
 from tests.integration.engine.harness import EngineProcess, Exchange
-from tests.integration.operator.cluster import Place
+from tests.integration.operator.cluster import Place, open_client_sessions
 from tests.servers import RedisServer
 from tests.unit.operator.markets import resource
+
+
+@pytest.fixture(autouse=True)
+def no_client_session_left_open() -> Iterator[None]:
+    """Every aiohttp session a test opened (kopf's, the operator's, the test's own) is closed
+    when it ends: one left to the garbage collector fails a later test, or pytest's exit."""
+    yield
+    assert open_client_sessions() == []
 
 
 @pytest.fixture
