@@ -18,7 +18,7 @@ from typing import Final
 # scripts add and compare amounts as exact 64-bit text, never as Lua's doubles.
 MAX_UNITS: Final = 2**63 - 1
 # Past these lengths a string is a typo or an attack, never an amount.
-MAX_INTEGER_DIGITS: Final = 18
+MAX_INTEGER_DIGITS: Final = 19  # as many as 2^63 - 1 has
 MAX_FRACTION_DIGITS: Final = 18
 MAX_DECIMALS: Final = 18
 

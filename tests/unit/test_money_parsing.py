@@ -184,11 +184,11 @@ def test_more_than_18_fraction_digits_are_refused(text: str) -> None:
 @pytest.mark.parametrize(
     "text",
     [
-        "1" + "0" * MAX_INTEGER_DIGITS,  # 19 integer digits
-        "9" * 19 + ".5",
+        "1" + "0" * MAX_INTEGER_DIGITS,  # 20 integer digits
+        "9" * 20 + ".5",
     ],
 )
-def test_more_than_18_integer_digits_are_too_large(text: str) -> None:
+def test_more_than_19_integer_digits_are_too_large(text: str) -> None:
     assert refusal(text, 0).reason == f"{text!r} is too large"
 
 
@@ -355,6 +355,6 @@ def test_steps_round_trip_through_their_string(
 ) -> None:
     step = parse_decimal(format_units(step_digits, step_scale), "step")
     text = format_steps(count, step)
-    # A string past 18 integer digits is refused whatever it counts; it is not a round trip.
+    # A string past 19 integer digits is refused whatever it counts; it is not a round trip.
     assume(len(text.split(".")[0].lstrip("0")) <= MAX_INTEGER_DIGITS)
     assert to_steps(text, step, FIELD, allow_zero=True) == count

@@ -92,6 +92,7 @@ def test_the_registry_keeps_the_market_with_the_engines_state_and_its_owner() ->
             "minNotional": "5",
             "makerFeeBps": 10,
             "takerFeeBps": 20,
+            "maxOpenOrders": 200,  # the registry carries the limit the API enforces
             "tradingState": "Active",
         },
     }
