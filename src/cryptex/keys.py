@@ -155,6 +155,23 @@ def client_order(account: int, client_order_id: str) -> str:
     return f"acct:{account}:cid:{client_order_id}"
 
 
+def api_key(key: str) -> str:
+    """Hash: an API key's account, permissions, type, label, creation time and its HMAC secret
+    (encrypted) or Ed25519 public key. Deleting it revokes the key in every API process."""
+    return f"apikey:{key}"
+
+
+def account_api_keys(account: int) -> str:
+    """Set of the account's API keys."""
+    return f"acct:{account}:apikeys"
+
+
+def signature_seen(signature: str) -> str:
+    """A signed request's signature, kept for its receive window: the same request twice is a
+    replay."""
+    return f"apisig:{signature}"
+
+
 def transfer(reference: str) -> str:
     """Hash: what the deposit or withdrawal of this reference did (account, asset, signed
     units, available after): a transfer happens once per reference."""

@@ -50,6 +50,15 @@ class MarketError(ValueError):
     """A market definition, symbol or order that breaks a market rule."""
 
 
+class FilterError(MarketError):
+    """An order outside one of the market's filters, named as Binance names them
+    (`LOT_SIZE`, `NOTIONAL`)."""
+
+    def __init__(self, filter_name: str, message: str) -> None:
+        super().__init__(message)
+        self.filter = filter_name
+
+
 def canonical_symbol(text: str) -> str:
     """`sol/usdc`, `SOL-USDC` and `SOL_USDC` all name the market `SOL_USDC`."""
     match = _SYMBOL_INPUT.fullmatch(text.strip()) if isinstance(text, str) else None
@@ -183,23 +192,26 @@ class MarketSpec:
         its protection price, which is only a bound. `lock_ticks` is the price its lock is
         computed at, when it is not `ticks` (a market order's protection price)."""
         if lots < self.min_qty:
-            raise MarketError(
+            raise FilterError(
+                "LOT_SIZE",
                 f"quantity {self.format_quantity(lots)} is below the minimum "
-                f"{self.format_quantity(self.min_qty)}"
+                f"{self.format_quantity(self.min_qty)}",
             )
         if lots > self.max_qty:
-            raise MarketError(
+            raise FilterError(
+                "LOT_SIZE",
                 f"quantity {self.format_quantity(lots)} is above the maximum "
-                f"{self.format_quantity(self.max_qty)}"
+                f"{self.format_quantity(self.max_qty)}",
             )
         notional = self.notional(ticks, lots)
         if notional < self.min_notional:
-            raise MarketError(
+            raise FilterError(
+                "NOTIONAL",
                 f"notional {self.quote.format(notional)} {self.quote.symbol} is below the "
-                f"minimum {self.quote.format(self.min_notional)}"
+                f"minimum {self.quote.format(self.min_notional)}",
             )
         if self.buy_lock(ticks if lock_ticks is None else lock_ticks, lots) > MAX_UNITS:
-            raise MarketError("order notional is beyond exact integer range")
+            raise FilterError("NOTIONAL", "order notional is beyond exact integer range")
 
     # ---------------------------------------------------------------- manifests
 

@@ -85,6 +85,11 @@ class ApiSettings(CommonSettings):
     market_order_band_bps: int = Field(default=500, ge=1, le=5_000)  # protection price band
     bootstrap_admin_email: str = ""  # makes sure this admin exists at start (local stacks)
     bootstrap_admin_password: str = ""
+    # Encrypts the HMAC secrets of API keys at rest (a key is derived from it); every API process
+    # needs the same one. Without it, the key is derived from the JWT secret.
+    api_key_encryption_secret: str = ""
+    # Binance-compatible API: request weight per client address and minute (X-MBX-USED-WEIGHT-1M)
+    request_weight_per_minute: int = Field(default=6_000, ge=1)
 
     def model_post_init(self, context: Any, /) -> None:
         if not self.dev_mode and len(self.jwt_secret) < MIN_JWT_SECRET_LENGTH:

@@ -21,7 +21,9 @@ from cryptex.ledger import AsyncLedger
 from cryptex.redis_access import connect_async
 from cryptex.settings import ApiSettings
 from cryptex.tokens import Tokens
-from cryptex_api import accounts, admin, errors, market_data, ops, orders
+from cryptex_api import accounts, admin, apikeys, errors, market_data, ops, orders
+from cryptex_api.binance import rest as binance_rest
+from cryptex_api.binance.limits import RequestWeights
 from cryptex_api.context import ApiContext, MarketCache, OrderIdAllocator
 from cryptex_api.limits import BodySizeLimit, RateLimiter
 from cryptex_api.replies import ReplyListener
@@ -67,6 +69,8 @@ def create_app(settings: ApiSettings) -> FastAPI:
             order_ids=OrderIdAllocator(ledger),
             order_limiter=RateLimiter(settings.orders_per_second, 2 * settings.orders_per_second),
             login_limiter=RateLimiter(settings.logins_per_minute / 60, settings.logins_per_minute),
+            api_keys=apikeys.ApiKeys(client, settings.api_key_encryption_secret or secret),
+            request_weights=RequestWeights(settings.request_weight_per_minute),
         )
         # Everything built so far lives as long as the process: out of the collector's sight,
         # so its full collections walk only what requests allocate (shorter pauses).
@@ -94,7 +98,10 @@ def create_app(settings: ApiSettings) -> FastAPI:
         telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.metrics = ops.ApiMetrics(CollectorRegistry())
-    for router in (accounts.router, orders.router, market_data.router, admin.router, ops.router):
+    for router in (
+        accounts.router, apikeys.router, orders.router, market_data.router, admin.router,
+        ops.router, binance_rest.router,
+    ):  # fmt: skip
         app.include_router(router)
     app.add_exception_handler(errors.ApiError, errors.api_error)
     app.add_exception_handler(RequestValidationError, errors.validation_error)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 import asyncpg
 import redis.asyncio
@@ -22,6 +22,10 @@ from cryptex.tokens import Principal, Tokens
 from cryptex_api.errors import ApiError, Code, bad_request
 from cryptex_api.limits import RateLimiter
 from cryptex_api.replies import ReplyListener
+
+if TYPE_CHECKING:
+    from cryptex_api.apikeys import ApiKeys
+    from cryptex_api.binance.limits import RequestWeights
 
 _MARKETS_TTL_S: Final = 2.0  # how stale the listed markets may be (new listings, states)
 _ORDER_ID_BLOCK: Final = 1_000
@@ -96,6 +100,8 @@ class ApiContext:
     order_ids: OrderIdAllocator
     order_limiter: RateLimiter
     login_limiter: RateLimiter
+    api_keys: ApiKeys
+    request_weights: RequestWeights
 
 
 # The dependencies are coroutines on purpose: FastAPI runs a plain `def` dependency in a worker

@@ -21,15 +21,19 @@ class Code(IntEnum):
     NOT_FOUND = -1005
     BODY_TOO_LARGE = -1006
     FILTER_FAILURE = -1013
+    TIMESTAMP_OUTSIDE_WINDOW = -1021  # a signed request's timestamp, by its recvWindow
+    BAD_SIGNATURE = -1022
     MARKET_NOT_OPEN = -1014
     ILLEGAL_PARAMETER = -1100
     MANDATORY_PARAMETER = -1102
     BAD_SYMBOL = -1121
     BAD_INTERVAL = -1120
+    BAD_RECV_WINDOW = -1131
     ORDER_REJECTED = -2010
     CANCEL_REJECTED = -2011
     NO_SUCH_ORDER = -2013
     BAD_CREDENTIALS = -2014
+    REJECTED_API_KEY = -2015  # unknown or revoked key, or one without the permission
     EMAIL_TAKEN = -2016
     TOO_MANY_OPEN_ORDERS = -2030  # the market's maxOpenOrders per account
     CLIENT_ORDER_ID_REUSED = -2031  # 409: the same clientOrderId with other terms
@@ -38,13 +42,20 @@ class Code(IntEnum):
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, code: Code, msg: str, headers: dict[str, str] | None = None):
+    """`reason` names what exactly was refused, where one code covers several refusals (a
+    RejectReason, or the filter that failed): the Binance facade words its messages by it."""
+
+    def __init__(
+        self, status: int, code: Code, msg: str, headers: dict[str, str] | None = None,
+        reason: str = "",
+    ) -> None:  # fmt: skip
         super().__init__(msg)
         self.status, self.code, self.msg, self.headers = status, code, msg, headers
+        self.reason = reason
 
 
-def bad_request(code: Code, msg: str) -> ApiError:
-    return ApiError(400, code, msg)
+def bad_request(code: Code, msg: str, reason: str = "") -> ApiError:
+    return ApiError(400, code, msg, reason=reason)
 
 
 def body(code: int, msg: str) -> dict[str, object]:

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, Query
 from cryptex import keys
 from cryptex.ledger import CancelResult, OrderRecord, PlaceOutcome, order_record_for
 from cryptex.ledger.records import lock_asset
-from cryptex.markets import MarketError, MarketSpec
+from cryptex.markets import FilterError, MarketSpec
 from cryptex.tokens import Principal
 from cryptex.wire import DepthSnapshot, Fill, OrderReply, PlaceOrder, RejectReason, Side
 from cryptex_api import translate
@@ -23,8 +23,8 @@ from cryptex_api.exact_json import ExactJsonRoute
 from cryptex_api.models import OrderOut, OrderRequest, QuoteOut, QuoteRequest
 
 router = APIRouter(prefix="/api/v1", tags=["orders"], route_class=ExactJsonRoute)
-_depth = msgspec.msgpack.Decoder(DepthSnapshot).decode
-_EMPTY_DEPTH = DepthSnapshot(0, [], [])
+decode_depth = msgspec.msgpack.Decoder(DepthSnapshot).decode
+EMPTY_DEPTH = DepthSnapshot(0, [], [])
 # Redis calls of one cancel-all in flight together: a few thousand open orders must not take
 # every Redis connection of the process from the other requests.
 _CANCELS_AT_ONCE = 16
@@ -36,7 +36,14 @@ def now_ms() -> int:
 
 async def depth_snapshot(ctx: ApiContext, symbol: str) -> DepthSnapshot:
     raw = cast(bytes | None, await ctx.redis.get(keys.depth(symbol)))
-    return _depth(raw) if raw else _EMPTY_DEPTH
+    return decode_depth(raw) if raw else EMPTY_DEPTH
+
+
+async def order_id_of_client_id(ctx: ApiContext, account: int, client_order_id: str) -> int | None:
+    """The order an account placed with this client order id (kept as long as the ledger keeps
+    client order ids for idempotency)."""
+    found = await ctx.redis.hget(keys.client_order(account, client_order_id), "order_id")
+    return int(found) if found is not None else None
 
 
 async def _own_order(ctx: ApiContext, order_id: int, who: Principal) -> OrderRecord:
@@ -71,12 +78,15 @@ def _refusal(outcome: PlaceOutcome, command: PlaceOrder, market: MarketSpec) -> 
     """The answer to a place the ledger refused (it changed nothing)."""
     if outcome is PlaceOutcome.INSUFFICIENT_FUNDS:
         return bad_request(
-            Code.ORDER_REJECTED, f"insufficient {lock_asset(market, command.side)} balance"
+            Code.ORDER_REJECTED,
+            f"insufficient {lock_asset(market, command.side)} balance",
+            RejectReason.INSUFFICIENT_FUNDS,
         )
     if outcome is PlaceOutcome.TOO_MANY_OPEN_ORDERS:
         return bad_request(
             Code.TOO_MANY_OPEN_ORDERS,
             f"too many open orders: {market.symbol} allows {market.max_open_orders} per account",
+            "MAX_NUM_ORDERS",
         )
     if outcome is PlaceOutcome.CLIENT_ORDER_ID_REUSED:
         return ApiError(
@@ -115,8 +125,8 @@ async def place_order(
     )  # fmt: skip
     try:
         market.check_order(best or command.price, command.quantity, lock_ticks=protection or None)
-    except MarketError as error:
-        raise bad_request(Code.FILTER_FAILURE, str(error)) from None
+    except FilterError as error:
+        raise bad_request(Code.FILTER_FAILURE, str(error), error.filter) from None
 
     future = ctx.replies.expect(order_id)
     try:
@@ -185,7 +195,7 @@ async def _cancel_reply(
     return reply
 
 
-async def _open_orders(
+async def open_records(
     ctx: ApiContext, who: Principal, market: str | None
 ) -> tuple[list[OrderRecord], dict[str, MarketSpec]]:
     """The caller's open orders (of one market, if named) in listed markets, and those markets."""
@@ -224,7 +234,7 @@ async def cancel_open_orders(
     """Cancel every open order of yours, or of one market. Answers with each one's state once
     its engine has removed it; one that filled meanwhile shows as it ended, and one whose
     engine is slower than the reply timeout shows as it is then (its cancel is queued)."""
-    records, markets = await _open_orders(ctx, who, market)
+    records, markets = await open_records(ctx, who, market)
     at_once = asyncio.Semaphore(_CANCELS_AT_ONCE)
 
     async def cancelled(record: OrderRecord) -> OrderOut:
@@ -270,7 +280,7 @@ async def open_orders(
     who: Principal = Depends(principal),
     ctx: ApiContext = Depends(context),
 ) -> list[OrderOut]:
-    records, markets = await _open_orders(ctx, who, market)
+    records, markets = await open_records(ctx, who, market)
     return [translate.order_out(record, markets[record.market]) for record in records]
 
 
@@ -283,6 +293,13 @@ async def order_history(
 ) -> list[OrderOut]:
     """Orders newest first, as the DB processor has recorded them."""
     symbol = (await ctx.markets.get(market)).symbol if market else None
+    return await history(ctx, who, symbol, limit)
+
+
+async def history(
+    ctx: ApiContext, who: Principal, symbol: str | None, limit: int
+) -> list[OrderOut]:
+    """The account's recorded orders (of one market, if named), newest first."""
     rows = await ctx.db.fetch(
         """SELECT order_id, market, account, side, order_type, time_in_force, price, quantity,
                   executed, executed_quote, status, reason, client_order_id,

@@ -38,7 +38,7 @@ def quantity_lots(market: MarketSpec, quantity: str) -> int:
     try:
         return market.quantity_to_lots(quantity)
     except MoneyError as error:
-        raise bad_request(Code.FILTER_FAILURE, str(error)) from None
+        raise bad_request(Code.FILTER_FAILURE, str(error), "LOT_SIZE") from None
 
 
 def is_market_order(request: OrderRequest) -> bool:
@@ -75,7 +75,7 @@ def place_order(
         try:
             ticks = market.price_to_ticks(request.price)
         except MoneyError as error:
-            raise bad_request(Code.FILTER_FAILURE, str(error)) from None
+            raise bad_request(Code.FILTER_FAILURE, str(error), "PRICE_FILTER") from None
     tif = TimeInForce(request.time_in_force) if request.time_in_force else (
         TimeInForce.IOC if is_market else TimeInForce.GTC
     )  # fmt: skip

@@ -1,0 +1,357 @@
+"""Cryptex's records and market data in Binance's shapes and words, and Binance's order
+parameters as the native order request: the facade's one translation module."""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from cryptex.markets import MarketSpec
+from cryptex.wire import DepthSnapshot, PublicTrade, Side, Ticker
+from cryptex_api.errors import ApiError, Code, bad_request
+from cryptex_api.models import FillOut, OrderOut, OrderRequest
+
+ORDER_TYPES: Final = ["LIMIT", "LIMIT_MAKER", "MARKET"]
+STP_MODES: Final = ["EXPIRE_TAKER", "EXPIRE_MAKER", "EXPIRE_BOTH"]
+DEFAULT_STP: Final = "EXPIRE_MAKER"
+# Binance's words for the refusals ccxt tells apart by message (its code is shared).
+_MESSAGES: Final = {
+    "INSUFFICIENT_FUNDS": "Account has insufficient balance for requested action.",
+    "POST_ONLY_WOULD_TAKE": "Order would immediately match and take.",
+    "MAX_NUM_ORDERS": "Filter failure: MAX_NUM_ORDERS",
+    "LOT_SIZE": "Filter failure: LOT_SIZE",
+    "PRICE_FILTER": "Filter failure: PRICE_FILTER",
+    "NOTIONAL": "Filter failure: NOTIONAL",
+}
+
+
+def symbol_id(market: MarketSpec) -> str:
+    """Binance's concatenated symbol: SOL_USDC is SOLUSDC."""
+    return market.base.symbol + market.quote.symbol
+
+
+def error(native: ApiError) -> ApiError:
+    """A native refusal in Binance's words, where Binance words it differently."""
+    message = _MESSAGES.get(native.reason)
+    if message is None:
+        return native
+    # Binance refuses these as a new order rejected; the filters keep their own code
+    rejected = native.reason in ("POST_ONLY_WOULD_TAKE", "MAX_NUM_ORDERS")
+    code = Code.ORDER_REJECTED if rejected else native.code
+    return ApiError(native.status, code, message, native.headers, native.reason)
+
+
+def _precision(step: str) -> int:
+    return len(step.partition(".")[2].rstrip("0")) if "." in step else 0
+
+
+def exchange_symbol(market: MarketSpec) -> dict[str, Any]:
+    tick, lot = str(market.tick_size), str(market.lot_size)
+    return {
+        "symbol": symbol_id(market),
+        "status": "TRADING" if market.trading_state.accepts_orders else "BREAK",
+        "baseAsset": market.base.symbol,
+        "baseAssetPrecision": market.base.decimals,
+        "quoteAsset": market.quote.symbol,
+        "quotePrecision": market.quote.decimals,
+        "quoteAssetPrecision": market.quote.decimals,
+        "baseCommissionPrecision": market.base.decimals,
+        "quoteCommissionPrecision": market.quote.decimals,
+        "orderTypes": ORDER_TYPES,
+        "icebergAllowed": False,
+        "ocoAllowed": False,
+        "otoAllowed": False,
+        "quoteOrderQtyMarketAllowed": True,
+        "allowTrailingStop": False,
+        "cancelReplaceAllowed": False,
+        "amendAllowed": False,
+        "isSpotTradingAllowed": True,
+        "isMarginTradingAllowed": False,
+        "filters": [
+            {"filterType": "PRICE_FILTER", "minPrice": tick, "maxPrice": "0", "tickSize": tick},
+            {
+                "filterType": "LOT_SIZE",
+                "minQty": market.format_quantity(market.min_qty),
+                "maxQty": market.format_quantity(market.max_qty),
+                "stepSize": lot,
+            },
+            {
+                "filterType": "NOTIONAL",
+                "minNotional": market.quote.format(market.min_notional),
+                "applyMinToMarket": True,
+                "maxNotional": "0",
+                "applyMaxToMarket": False,
+                "avgPriceMins": 0,
+            },
+            {"filterType": "MAX_NUM_ORDERS", "maxNumOrders": market.max_open_orders},
+        ],
+        "permissions": [],
+        "permissionSets": [["SPOT"]],
+        "defaultSelfTradePreventionMode": DEFAULT_STP,
+        "allowedSelfTradePreventionModes": STP_MODES,
+        "pricePrecision": _precision(tick),
+        "quantityPrecision": _precision(lot),
+    }
+
+
+def order_request(params: dict[str, str], market: MarketSpec, quantity: str) -> OrderRequest:
+    """The native request for Binance's order parameters; `quantity` is the base quantity
+    (given, or what a MARKET order's quoteOrderQty buys now)."""
+    kind = params.get("type", "")
+    tif = params.get("timeInForce") or None
+    if kind not in ORDER_TYPES:
+        raise bad_request(
+            Code.ILLEGAL_PARAMETER, f"Invalid orderType: {kind!r}; one of {ORDER_TYPES}"
+        )
+    if kind == "LIMIT" and tif is None:
+        raise bad_request(
+            Code.MANDATORY_PARAMETER,
+            "Mandatory parameter 'timeInForce' was not sent, was empty/null, or malformed.",
+        )
+    if kind != "LIMIT" and tif is not None:
+        raise bad_request(Code.ILLEGAL_PARAMETER, f"timeInForce: not with a {kind} order")
+    if kind != "MARKET" and not params.get("price"):
+        raise bad_request(
+            Code.MANDATORY_PARAMETER,
+            "Mandatory parameter 'price' was not sent, was empty/null, or malformed.",
+        )
+    fields = {
+        "side": params.get("side", ""),
+        "type": "MARKET" if kind == "MARKET" else "LIMIT",
+        "price": params.get("price") if kind != "MARKET" else None,
+        "quantity": quantity,
+        "market": market.symbol,
+        "timeInForce": tif,
+        "postOnly": kind == "LIMIT_MAKER",
+        "clientOrderId": params.get("newClientOrderId", ""),
+        "selfTradePrevention": params.get("selfTradePreventionMode") or DEFAULT_STP,
+    }
+    return OrderRequest.model_validate(fields)
+
+
+def quote_to_lots(market: MarketSpec, side: Side, quote_units: int, depth: DepthSnapshot) -> int:
+    """The most lots a MARKET order of `side` fills for `quote_units` at the depth now (before
+    fees): quoteOrderQty in base quantity."""
+    lots = 0
+    for level in depth.asks if side is Side.BUY else depth.bids:
+        per_lot = market.notional(level.price, 1)
+        take = min(level.quantity, quote_units // per_lot)
+        lots += take
+        quote_units -= take * per_lot
+        if take < level.quantity:
+            break
+    return lots
+
+
+def order(out: OrderOut, market: MarketSpec, kind: str, order_type: str) -> dict[str, Any]:
+    """A new order as Binance answers it: `kind` is ACK, RESULT or FULL (FULL lists its fills;
+    it took each, so each paid the taker fee, in the quote asset)."""
+    answer: dict[str, Any] = {
+        "symbol": symbol_id(market),
+        "orderId": out.order_id,
+        "orderListId": -1,
+        "clientOrderId": client_order_id(out),
+        "transactTime": out.updated,
+    }
+    if kind == "ACK":
+        return answer
+    answer.update(_order_fields(out, market))
+    answer["type"] = order_type
+    answer["workingTime"] = out.created
+    if kind == "FULL":
+        answer["fills"] = [
+            {
+                "price": fill.price,
+                "qty": fill.qty,
+                "commission": market.quote.format(market.fee(_notional(market, fill), maker=False)),
+                "commissionAsset": market.quote.symbol,
+                "tradeId": fill.trade_id,
+            }
+            for fill in out.fills
+        ]
+    return answer
+
+
+def client_order_id(out: OrderOut) -> str:
+    """Binance gives every order a client order id; one placed without gets its order id's."""
+    return out.client_order_id or f"cryptex-{out.order_id}"
+
+
+def _notional(market: MarketSpec, fill: FillOut) -> int:
+    return market.notional(market.price_to_ticks(fill.price), market.quantity_to_lots(fill.qty))
+
+
+def _order_fields(out: OrderOut, market: MarketSpec) -> dict[str, Any]:
+    is_market = out.type == "MARKET"
+    return {
+        # a market order's record holds its protection price, which Binance does not show
+        "price": market.format_price(0) if is_market else out.price,
+        "origQty": out.quantity,
+        "executedQty": out.executed_qty,
+        "origQuoteOrderQty": market.quote.format(0),
+        "cummulativeQuoteQty": out.cumulative_quote_qty,
+        "status": out.status,
+        "timeInForce": out.time_in_force,
+        "type": out.type,
+        "side": out.side,
+        "selfTradePreventionMode": DEFAULT_STP,
+    }
+
+
+def order_status(out: OrderOut, market: MarketSpec) -> dict[str, Any]:
+    """An order as Binance's GET order, openOrders and allOrders show it."""
+    return {
+        "symbol": symbol_id(market),
+        "orderId": out.order_id,
+        "orderListId": -1,
+        "clientOrderId": client_order_id(out),
+        **_order_fields(out, market),
+        "stopPrice": market.format_price(0),
+        "icebergQty": market.format_quantity(0),
+        "time": out.created,
+        "updateTime": out.updated,
+        "isWorking": out.status in ("NEW", "PARTIALLY_FILLED"),
+        "workingTime": out.created,
+    }
+
+
+def cancelled(out: OrderOut, market: MarketSpec, orig_client_order_id: str) -> dict[str, Any]:
+    return {
+        "symbol": symbol_id(market),
+        "origClientOrderId": orig_client_order_id or client_order_id(out),
+        "orderId": out.order_id,
+        "orderListId": -1,
+        "clientOrderId": client_order_id(out),
+        "transactTime": out.updated,
+        **_order_fields(out, market),
+    }
+
+
+def depth(market: MarketSpec, snapshot: DepthSnapshot, limit: int) -> dict[str, Any]:
+    def side(levels: list[Any]) -> list[list[str]]:
+        return [
+            [market.format_price(level.price), market.format_quantity(level.quantity)]
+            for level in levels[:limit]
+        ]
+
+    return {"lastUpdateId": snapshot.last_update_id, "bids": side(snapshot.bids),
+            "asks": side(snapshot.asks)}  # fmt: skip
+
+
+def trade(market: MarketSpec, public: PublicTrade) -> dict[str, Any]:
+    return {
+        "id": public.trade_id,
+        "price": market.format_price(public.price),
+        "qty": market.format_quantity(public.quantity),
+        "quoteQty": market.quote.format(market.notional(public.price, public.quantity)),
+        "time": public.ts,
+        "isBuyerMaker": public.taker_side is Side.SELL,
+        "isBestMatch": True,
+    }
+
+
+def agg_trade(market: MarketSpec, public: PublicTrade) -> dict[str, Any]:
+    """One trade is its own aggregate: the engine reports each fill as a trade."""
+    return {
+        "a": public.trade_id, "p": market.format_price(public.price),
+        "q": market.format_quantity(public.quantity), "f": public.trade_id,
+        "l": public.trade_id, "T": public.ts, "m": public.taker_side is Side.SELL, "M": True,
+    }  # fmt: skip
+
+
+def ticker_24hr(
+    market: MarketSpec, ticker: Ticker | None, book: DepthSnapshot, now_ms: int
+) -> dict[str, Any]:
+    price, qty, quote = market.format_price, market.format_quantity, market.quote.format
+    best_bid = book.bids[0] if book.bids else None
+    best_ask = book.asks[0] if book.asks else None
+    out: dict[str, Any] = {
+        "symbol": symbol_id(market),
+        "bidPrice": price(best_bid.price if best_bid else 0),
+        "bidQty": qty(best_bid.quantity if best_bid else 0),
+        "askPrice": price(best_ask.price if best_ask else 0),
+        "askQty": qty(best_ask.quantity if best_ask else 0),
+    }
+    if ticker is None:
+        zero = price(0)
+        out.update({
+            "priceChange": zero, "priceChangePercent": "0.000", "weightedAvgPrice": zero,
+            "prevClosePrice": zero, "lastPrice": zero, "lastQty": qty(0), "openPrice": zero,
+            "highPrice": zero, "lowPrice": zero, "volume": qty(0), "quoteVolume": quote(0),
+            "openTime": now_ms - 86_400_000, "closeTime": now_ms, "firstId": -1, "lastId": -1,
+            "count": 0,
+        })  # fmt: skip
+        return out
+    change = ticker.last_price - ticker.open_price
+    # Percent with three decimals, exact then rounded toward zero (no floats).
+    thousandths = abs(change) * 100_000 // ticker.open_price if ticker.open_price else 0
+    percent = f"{'-' if change < 0 else ''}{thousandths // 1000}.{thousandths % 1000:03d}"
+    out.update({
+        "priceChange": ("-" if change < 0 else "") + price(abs(change)),
+        "priceChangePercent": percent,
+        "weightedAvgPrice": _average(market, ticker.quote_volume, ticker.base_volume),
+        "prevClosePrice": price(ticker.open_price),
+        "lastPrice": price(ticker.last_price),
+        "lastQty": qty(0),
+        "openPrice": price(ticker.open_price),
+        "highPrice": price(ticker.high_price),
+        "lowPrice": price(ticker.low_price),
+        "volume": qty(ticker.base_volume),
+        "quoteVolume": quote(ticker.quote_volume),
+        "openTime": ticker.open_time,
+        "closeTime": ticker.close_time,
+        "firstId": -1,
+        "lastId": -1,
+        "count": ticker.trade_count,
+    })  # fmt: skip
+    return out
+
+
+def _average(market: MarketSpec, quote_units: int, lots: int) -> str:
+    """quote / base as a price, whole ticks rounded down."""
+    if not lots:
+        return market.format_price(0)
+    return market.format_price(quote_units // (lots * market.quote_units_per_tick_lot))
+
+
+def book_ticker(market: MarketSpec, book: DepthSnapshot) -> dict[str, Any]:
+    price, qty = market.format_price, market.format_quantity
+    bid = book.bids[0] if book.bids else None
+    ask = book.asks[0] if book.asks else None
+    return {
+        "symbol": symbol_id(market),
+        "bidPrice": price(bid.price if bid else 0), "bidQty": qty(bid.quantity if bid else 0),
+        "askPrice": price(ask.price if ask else 0), "askQty": qty(ask.quantity if ask else 0),
+    }  # fmt: skip
+
+
+def average_price(market: MarketSpec, trades: list[PublicTrade], now_ms: int) -> dict[str, Any]:
+    """avgPrice: the volume-weighted price of the last five minutes' trades (whole ticks)."""
+    recent = [t for t in trades if t.ts >= now_ms - 300_000]
+    quote_units = sum(market.notional(t.price, t.quantity) for t in recent)
+    lots = sum(t.quantity for t in recent)
+    return {"mins": 5, "price": _average(market, quote_units, lots),
+            "closeTime": max((t.ts for t in recent), default=now_ms)}  # fmt: skip
+
+
+def my_trade(row: dict[str, Any], market: MarketSpec, account: int) -> dict[str, Any]:
+    """A trade of the account's, from PostgreSQL: the side it took, its fee (in quote)."""
+    maker = row["maker_account"] == account
+    taker_buys = row["taker_side"] == "BUY"
+    ticks = market.price_to_ticks(format(row["price"], "f"))  # NUMERIC, exact
+    lots = market.quantity_to_lots(format(row["quantity"], "f"))
+    notional = market.notional(ticks, lots)
+    return {
+        "symbol": symbol_id(market),
+        "id": row["trade_id"],
+        "orderId": row["maker_order_id"] if maker else row["taker_order_id"],
+        "orderListId": -1,
+        "price": market.format_price(ticks),
+        "qty": market.format_quantity(lots),
+        "quoteQty": market.quote.format(notional),
+        "commission": market.quote.format(market.fee(notional, maker=maker)),
+        "commissionAsset": market.quote.symbol,
+        "time": row["ts_ms"],
+        "isBuyer": taker_buys != maker,
+        "isMaker": maker,
+        "isBestMatch": True,
+    }

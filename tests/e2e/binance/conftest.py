@@ -1,0 +1,59 @@
+"""A stack of its own for the Binance-compatible API's tests (without the market maker), so
+their books and trades are theirs alone; and ccxt's `binance` class pointed at it, with only
+its URLs and three options changed, as a trader would."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Any
+
+import ccxt.async_support as ccxt
+import pytest
+
+from tests.e2e.harness import StackRun, Trader
+
+# What a trader changes in ccxt's binance class: its URLs and these options, nothing else.
+OPTIONS = {"fetchMarkets": {"types": ["spot"]}, "fetchCurrencies": False, "fetchMargins": False}
+
+
+@pytest.fixture(scope="module")
+def stack() -> Iterator[StackRun]:
+    run = StackRun("--no-mm")
+    try:
+        run.up()
+        yield run
+    finally:
+        run.remove()
+
+
+async def create_api_key(
+    trader: Trader, permissions: tuple[str, ...] = ("read", "trade"), **extra: Any
+) -> dict[str, Any]:
+    response = await trader.http.post(
+        "/api/v1/apikeys",
+        json={"label": "ccxt", "permissions": list(permissions), **extra},
+    )
+    assert response.status_code == 201, response.text
+    created: dict[str, Any] = response.json()
+    return created
+
+
+def binance_for(stack: StackRun, api_key: str = "", secret: str = "") -> ccxt.binance:
+    exchange = ccxt.binance({"apiKey": api_key, "secret": secret, "options": OPTIONS})
+    rest = f"{stack.api}/api/v3"
+    exchange.urls["api"] = {"public": rest, "private": rest}
+    return exchange
+
+
+@pytest.fixture
+async def exchanges(stack: StackRun) -> AsyncIterator[Callable[..., ccxt.binance]]:
+    """Makes ccxt clients and closes each at the end."""
+    made: list[ccxt.binance] = []
+
+    def make(api_key: str = "", secret: str = "") -> ccxt.binance:
+        made.append(binance_for(stack, api_key, secret))
+        return made[-1]
+
+    yield make
+    for exchange in made:
+        await exchange.close()
