@@ -158,7 +158,7 @@ def client_order(account: int, client_order_id: str) -> str:
 def api_key(key: str) -> str:
     """Hash: an API key's account, permissions, type, label, creation time and its HMAC secret
     (encrypted) or Ed25519 public key. Deleting it revokes the key in every API process."""
-    return f"apikey:{key}"
+    return f"apikey:{{{key}}}"
 
 
 def account_api_keys(account: int) -> str:
@@ -166,10 +166,10 @@ def account_api_keys(account: int) -> str:
     return f"acct:{account}:apikeys"
 
 
-def signature_seen(signature: str) -> str:
-    """A signed request's signature, kept for its receive window: the same request twice is a
-    replay."""
-    return f"apisig:{signature}"
+def signature_seen(key: str, signature: str) -> str:
+    """A signature made with an API key, kept for its request's receive window: the same
+    request twice is a replay. Tagged as the key's hash, so one script reads both."""
+    return f"apikey:{{{key}}}:sig:{signature}"
 
 
 def transfer(reference: str) -> str:

@@ -41,6 +41,12 @@ READ, TRADE = "read", "trade"
 # Decrypted HMAC secrets by their ciphertext: decrypting costs more than the rest of checking
 # a signature. Bounded; a revoked key is gone from Redis, so its cached secret is never used.
 _MAX_CACHED_SECRETS: Final = 10_000
+# A signed request's key and the first sighting of its signature, in one call: the record
+# (empty when there is no such key) and whether the signature is new.
+_LOOKUP = """
+local first = redis.call('SET', KEYS[2], 1, 'NX', 'PX', ARGV[1])
+return {redis.call('HGETALL', KEYS[1]), first and 1 or 0}
+"""
 
 
 class ApiKeyRequest(Model):
@@ -102,6 +108,7 @@ class ApiKeys:
         self._client = client
         self._fernet = Fernet(_fernet_key(encryption_secret))
         self._secrets: dict[bytes, bytes] = {}
+        self._lookup = client.register_script(_LOOKUP)
 
     async def create(self, account: int, request: ApiKeyRequest) -> ApiKeyCreated:
         if await self._client.scard(keys.account_api_keys(account)) >= MAX_KEYS_PER_ACCOUNT:
@@ -161,8 +168,18 @@ class ApiKeys:
             await pipe.execute()
         return True
 
-    def parse(self, key: str, raw: dict[bytes, bytes]) -> ApiKey | None:
-        """The key of a stored record (`HGETALL keys.api_key(key)`), None if there is none."""
+    async def signed_with(
+        self, key: str, signature: str, window_ms: int
+    ) -> tuple[ApiKey | None, bool]:
+        """The key (None if there is none) and whether this is the first request with this
+        signature within `window_ms`."""
+        flat, first = await self._lookup(
+            keys=[keys.api_key(key), keys.signature_seen(key, signature)], args=[window_ms]
+        )
+        record = dict(zip(flat[::2], flat[1::2], strict=True))
+        return self._parse(key, record), bool(first)
+
+    def _parse(self, key: str, raw: dict[bytes, bytes]) -> ApiKey | None:
         if not raw:
             return None
         kind = as_text(raw[b"type"])

@@ -14,7 +14,6 @@ from urllib.parse import parse_qsl, unquote
 
 from fastapi import Request
 
-from cryptex import keys
 from cryptex.tokens import Principal
 from cryptex_api.apikeys import TRADE, ApiKey
 from cryptex_api.context import ApiContext
@@ -123,13 +122,11 @@ async def signed(request: Request, ctx: ApiContext, *, trade: bool) -> Signed:
     params = dict(parse_qsl(query, keep_blank_values=True))
     params.update(parse_qsl(body, keep_blank_values=True))
     window = check_timestamp(params, time.time_ns() // 1_000_000)
-    # One round trip: the key, and the signature's first sighting (kept while the timestamp
-    # stays acceptable: past that, check_timestamp refuses the request anyway).
-    async with ctx.redis.pipeline(transaction=False) as pipe:
-        pipe.hgetall(keys.api_key(key))
-        pipe.set(keys.signature_seen(signature[:256]), 1, nx=True, px=window + FUTURE_ALLOWANCE_MS)
-        raw, first = await pipe.execute()
-    api_key = ctx.api_keys.parse(key, raw)
+    # The signature stays marked while the timestamp is acceptable: past that, check_timestamp
+    # refuses the request anyway.
+    api_key, first = await ctx.api_keys.signed_with(
+        key, signature[:256], window + FUTURE_ALLOWANCE_MS
+    )
     if api_key is None:
         raise _rejected_key()
     if not api_key.verifies((query + body).encode(), signature):
