@@ -41,6 +41,11 @@ max rate (closed loop)
     by function, and time including callees; the samples of worker threads (the thread pool
     that runs sync dependencies) are counted apart. `--keep-logs` keeps the raw profile.
 
+signed (closed loop through the Binance-compatible route)
+    The same closed loop to `POST /api/v3/order`: each trader has an HMAC API key, each order
+    is a form body signed by the load generator (as a client signs), answered FULL. Printed
+    beside the native route's: the API's CPU milliseconds per order on both, and their ratio.
+
 CPU: the machine has few CPUs (2 where this was written), and the load generator (this process,
 one asyncio loop on uvloop) shares them with the API, the engine and Redis: every phase reports
 the CPU seconds each used over it (utime + stime from /proc/<pid>/stat; PostgreSQL is its
@@ -69,6 +74,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import hashlib
+import hmac
 import json
 import os
 import random
@@ -93,7 +100,7 @@ import uvloop
 import yaml
 
 from cryptex import registry
-from cryptex.markets import load_manifests
+from cryptex.markets import MAX_MAX_OPEN_ORDERS, load_manifests
 
 ROOT = Path(__file__).resolve().parents[1]
 # The servers and the engine harness of the integration tests start the stack here the same way.
@@ -102,6 +109,8 @@ from tests.integration.engine.harness import EXAMPLES, EngineProcess  # noqa: E4
 from tests.servers import PostgresServer, RedisServer, free_port  # noqa: E402
 
 SYMBOL = "SOL_USDC"
+SIGNED_PATH = "/api/v3/order"  # the Binance-compatible route
+FORM = "application/x-www-form-urlencoded"
 MID = 15_000  # ticks: 150.00 USDC (tick 0.01, lot 0.001 SOL)
 FUNDING = {"USDC": "10000000", "SOL": "100000"}  # per trader
 PASSWORD = "bench password 1234"
@@ -204,12 +213,17 @@ def cpu_line(cpu: dict[str, float]) -> str:
 
 
 class Http(Protocol):
-    async def post(self, path: str, body: bytes, token: str | None) -> tuple[int, bytes]: ...
+    async def post(
+        self, path: str, body: bytes, token: str | None, api_key: str | None = None
+    ) -> tuple[int, bytes]: ...
 
     async def close(self) -> None: ...
 
 
-def _headers(token: str | None) -> dict[str, str]:
+def _headers(token: str | None, api_key: str | None = None) -> dict[str, str]:
+    """A bearer token's JSON request, or an API key's signed form (the Binance route)."""
+    if api_key:
+        return {"Content-Type": FORM, "X-MBX-APIKEY": api_key}
     headers = {"Content-Type": "application/json"}
     if token:
         headers["Authorization"] = f"Bearer {token}"
@@ -225,8 +239,11 @@ class AiohttpClient:
             base_url, connector=connector, timeout=aiohttp.ClientTimeout(total=TIMEOUT_S)
         )
 
-    async def post(self, path: str, body: bytes, token: str | None) -> tuple[int, bytes]:
-        async with self._session.post(path, data=body, headers=_headers(token)) as response:
+    async def post(
+        self, path: str, body: bytes, token: str | None, api_key: str | None = None
+    ) -> tuple[int, bytes]:
+        headers = _headers(token, api_key)
+        async with self._session.post(path, data=body, headers=headers) as response:
             return response.status, await response.read()
 
     async def close(self) -> None:
@@ -238,8 +255,11 @@ class HttpxClient:
         limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
         self._client = httpx.AsyncClient(base_url=base_url, limits=limits, timeout=TIMEOUT_S)
 
-    async def post(self, path: str, body: bytes, token: str | None) -> tuple[int, bytes]:
-        response = await self._client.post(path, content=body, headers=_headers(token))
+    async def post(
+        self, path: str, body: bytes, token: str | None, api_key: str | None = None
+    ) -> tuple[int, bytes]:
+        headers = _headers(token, api_key)
+        response = await self._client.post(path, content=body, headers=headers)
         return response.status_code, response.content
 
     async def close(self) -> None:
@@ -383,12 +403,17 @@ class RawHttpClient:
                 return True
         return False
 
-    async def post(self, path: str, body: bytes, token: str | None) -> tuple[int, bytes]:
+    async def post(
+        self, path: str, body: bytes, token: str | None, api_key: str | None = None
+    ) -> tuple[int, bytes]:
         head = [
             f"POST {path} HTTP/1.1".encode(), b"Host: " + self._authority,
-            b"Content-Type: application/json", b"Content-Length: " + str(len(body)).encode(),
+            b"Content-Type: " + (FORM.encode() if api_key else b"application/json"),
+            b"Content-Length: " + str(len(body)).encode(),
         ]  # fmt: skip
-        if token:
+        if api_key:
+            head.append(b"X-MBX-APIKEY: " + api_key.encode())
+        elif token:
             head.append(b"Authorization: Bearer " + token.encode())
         raw = b"\r\n".join(head) + b"\r\n\r\n" + body
         async with asyncio.timeout(TIMEOUT_S):  # waiting for a connection included
@@ -440,7 +465,11 @@ class Stack:
         self.postgres.start()
         client = self.redis.client()
         for path in sorted(EXAMPLES.glob("*.yaml")):
-            registry.register(client, yaml.safe_load(path.read_text()))
+            manifest = yaml.safe_load(path.read_text())
+            # The per-account open-order limit is not measured: the passive orders of a run
+            # rest by the thousand per trader.
+            manifest["spec"]["maxOpenOrders"] = MAX_MAX_OPEN_ORDERS
+            registry.register(client, manifest)
         client.close()
         market = load_manifests(EXAMPLES)[SYMBOL]
         # The engine's own defaults (trimming, lease), unlike the tests' harness settings.
@@ -459,6 +488,7 @@ class Stack:
             "CRYPTEX_BOOTSTRAP_ADMIN_EMAIL": ADMIN_EMAIL,
             "CRYPTEX_BOOTSTRAP_ADMIN_PASSWORD": ADMIN_PASSWORD,
             "CRYPTEX_ORDERS_PER_SECOND": "1000000",  # the per-account limit is not measured
+            "CRYPTEX_REQUEST_WEIGHT_PER_MINUTE": "1000000000",  # nor the Binance route's
             "CRYPTEX_LOGINS_PER_MINUTE": "1000000",
             "CRYPTEX_METRICS_HOST": "127.0.0.1",
             "CRYPTEX_INSTANCE": f"api-bench-{uuid.uuid4().hex[:6]}",
@@ -533,6 +563,8 @@ class Stack:
 class Trader:
     account: int
     token: str
+    api_key: str = ""  # an HMAC key for the Binance route, and its secret
+    secret: str = ""
 
 
 def _json(value: object) -> bytes:
@@ -564,6 +596,11 @@ async def setup_traders(http: Http, count: int) -> list[Trader]:
             status, body = await http.post("/api/v1/admin/deposits", _json(transfer), admin)
             if status != 200:
                 raise RuntimeError(f"deposit: {status} {body[:300]!r}")
+        key = {"label": "bench", "permissions": ["read", "trade"], "type": "HMAC"}
+        status, body = await http.post("/api/v1/apikeys", _json(key), trader.token)
+        if status != 201:
+            raise RuntimeError(f"API key: {status} {body[:300]!r}")
+        trader.api_key, trader.secret = json.loads(body)["apiKey"], json.loads(body)["secret"]
         return trader
 
     return await asyncio.gather(*(one(index) for index in range(count)))
@@ -577,18 +614,36 @@ def _quantity(lots: int) -> str:
     return f"{lots // 1000}.{lots % 1000:03d}"
 
 
-def order_body(rng: random.Random) -> bytes:
-    """One order of the mix: 80% passive GTC 1-50 ticks from mid, 20% IOC 5 ticks through it."""
+def _order(rng: random.Random) -> tuple[bool, int, int, str]:
+    """One order of the mix: 80% passive GTC 1-50 ticks from mid, 20% IOC 5 ticks through it.
+    (buy, ticks, lots, time in force)"""
     buy = rng.random() < 0.5
     sign = 1 if buy else -1
     if rng.random() < PASSIVE_SHARE:
-        ticks, lots, tif = MID - sign * rng.randint(1, 50), rng.randint(50, 1000), "GTC"
-    else:
-        ticks, lots, tif = MID + sign * 5, rng.randint(50, 2000), "IOC"
+        return buy, MID - sign * rng.randint(1, 50), rng.randint(50, 1000), "GTC"
+    return buy, MID + sign * 5, rng.randint(50, 2000), "IOC"
+
+
+def order_body(rng: random.Random) -> bytes:
+    """The native route's body (JSON) for one order of the mix."""
+    buy, ticks, lots, tif = _order(rng)
     return _json({
         "side": "buy" if buy else "sell", "type": "limit", "price": _price(ticks),
         "quantity": _quantity(lots), "market": SYMBOL, "timeInForce": tif,
     })  # fmt: skip
+
+
+def signed_order_body(rng: random.Random, secret: str) -> bytes:
+    """The Binance route's body for one order of the mix: a form signed with HMAC-SHA256 (the
+    load generator signs, as a client does; FULL is the answer a LIMIT order gets by default)."""
+    buy, ticks, lots, tif = _order(rng)
+    query = (
+        f"symbol={SYMBOL.replace('_', '')}&side={'BUY' if buy else 'SELL'}&type=LIMIT"
+        f"&timeInForce={tif}&quantity={_quantity(lots)}&price={_price(ticks)}"
+        f"&newOrderRespType=FULL&timestamp={time.time_ns() // 1_000_000}"
+    )
+    signature = hmac.new(secret.encode(), query.encode(), hashlib.sha256).hexdigest()
+    return f"{query}&signature={signature}".encode()
 
 
 # ------------------------------------------------------------------ measuring
@@ -604,10 +659,16 @@ class Tally:
     last_done: float = 0.0
 
 
-async def send_order(http: Http, tally: Tally, token: str, body: bytes, since: float) -> None:
-    """POST one order; its latency counts from `since` (due time, or send time)."""
+async def send_order(
+    http: Http, tally: Tally, trader: Trader, body: bytes, since: float, signed: bool = False
+) -> None:
+    """POST one order (to the Binance route if `signed`); its latency counts from `since`
+    (due time, or send time)."""
     try:
-        status, answer = await http.post("/api/v1/order", body, token)
+        if signed:
+            status, answer = await http.post(SIGNED_PATH, body, None, trader.api_key)
+        else:
+            status, answer = await http.post("/api/v1/order", body, trader.token)
     except (aiohttp.ClientError, httpx.HTTPError, TimeoutError, OSError) as error:
         tally.errors[type(error).__name__] += 1
         tally.samples.setdefault(type(error).__name__, str(error)[:200])
@@ -660,7 +721,7 @@ async def open_loop(
 
     async def due(trader: Trader, body: bytes, at: float) -> None:
         tally.lags.append(time.perf_counter() - at)
-        await send_order(http, tally, trader.token, body, at)
+        await send_order(http, tally, trader, body, at)
 
     t0 = time.perf_counter() + 0.01
     try:
@@ -681,9 +742,11 @@ async def open_loop(
 
 
 async def closed_loop(
-    http: Http, traders: Sequence[Trader], seed: int, clients: int, seconds: float
-) -> tuple[Tally, float]:
-    """`clients` loops of send-and-wait for `seconds`; latency from send to answer."""
+    http: Http, traders: Sequence[Trader], seed: int, clients: int, seconds: float,
+    signed: bool = False,
+) -> tuple[Tally, float]:  # fmt: skip
+    """`clients` loops of send-and-wait for `seconds`; latency from send to answer. `signed`:
+    to the Binance route, `POST /api/v3/order`."""
     tally = Tally()
     started = time.perf_counter()
     stop_at = started + seconds
@@ -692,7 +755,8 @@ async def closed_loop(
         rng = random.Random(seed * 1000 + index)
         while time.perf_counter() < stop_at:
             trader = rng.choice(traders)
-            await send_order(http, tally, trader.token, order_body(rng), time.perf_counter())
+            body = signed_order_body(rng, trader.secret) if signed else order_body(rng)
+            await send_order(http, tally, trader, body, time.perf_counter(), signed)
 
     await asyncio.gather(*(client(index) for index in range(clients)))
     return tally, tally.last_done - started
@@ -871,7 +935,38 @@ async def measure(args: argparse.Namespace, stack: Stack, http: Http) -> dict[st
     )
     log(cpu_line(used))
     log_errors(tally)
-    result: dict[str, Any] = {"rates": rates, "max_rate": max_rate, "cpu_s": cpu}
+
+    # The same closed loop through the Binance route: signed form bodies, FULL answers.
+    await asyncio.sleep(0.5)
+    meter.start()
+    tally, wall = await closed_loop(
+        http, traders, args.seed + 3, args.clients, args.seconds, signed=True
+    )
+    used = meter.stop()
+    cpu["signed_max_rate"] = used
+    signed_rate = {
+        "clients": args.clients,
+        "orders_per_s": round(len(tally.latencies) / wall, 1),
+        **latency_figures(tally.latencies),
+        "errors": dict(tally.errors),
+        "ok": len(tally.latencies),
+        "outcomes": dict(sorted(tally.outcomes.items())),
+        "api_cpu_ms_per_order": per_order_ms(used["api"], tally),
+    }
+    native_ms, signed_ms = max_rate["api_cpu_ms_per_order"], signed_rate["api_cpu_ms_per_order"]
+    ratio = round(signed_ms / native_ms, 2) if native_ms and signed_ms else None
+    log(
+        f"closed loop through {SIGNED_PATH} (signed), {args.clients} clients for "
+        f"{args.seconds:g} s: {signed_rate['orders_per_s']:,} orders/s; latency p50 "
+        f"{signed_rate['p50_ms']} p99 {signed_rate['p99_ms']} ms; errors {signed_rate['errors']}; "
+        f"API CPU {signed_ms} ms per order against {native_ms} native ({ratio}x)"
+    )
+    log(cpu_line(used))
+    log_errors(tally)
+    result: dict[str, Any] = {
+        "rates": rates, "max_rate": max_rate, "cpu_s": cpu, "signed_max_rate": signed_rate,
+        "signed_cpu_ratio": ratio,
+    }  # fmt: skip
     if profiler is not None:
         await asyncio.to_thread(profiler.wait, args.seconds + 30)
         if raw_profile.exists():
@@ -947,6 +1042,12 @@ def main() -> None:
         "benchmark": "api_orders",
         "rates": [{key: rate[key] for key in RATE_KEYS} for rate in figures["rates"]],
         "max_rate": {key: figures["max_rate"][key] for key in MAX_RATE_KEYS},
+        # API CPU ms per order, native route and signed Binance route, and their ratio
+        "api_cpu_ms_per_order": {
+            "native": figures["max_rate"]["api_cpu_ms_per_order"],
+            "signed_api_v3": figures["signed_max_rate"]["api_cpu_ms_per_order"],
+            "ratio": figures["signed_cpu_ratio"],
+        },
         "cpu_s": figures["cpu_s"],
         "appendfsync": args.appendfsync,
         # beyond the headline figures
@@ -958,6 +1059,7 @@ def main() -> None:
         "python": sys.version.split()[0],
         "rates_detail": figures["rates"],
         "max_rate_detail": figures["max_rate"],
+        "signed_max_rate_detail": figures["signed_max_rate"],
     }
     if "profile" in figures:
         result["api_profile"] = figures["profile"]
