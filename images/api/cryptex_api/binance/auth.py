@@ -38,7 +38,7 @@ def _rejected_key() -> ApiError:
     return ApiError(401, Code.REJECTED_API_KEY, "Invalid API-key, IP, or permissions for action.")
 
 
-def _without_signature(part: str) -> tuple[str, str | None]:
+def without_signature(part: str) -> tuple[str, str | None]:
     """The part of the signed payload (query string or body) without its `signature`, and the
     signature, if it held one."""
     if "signature=" not in part:
@@ -109,8 +109,8 @@ async def signed(request: Request, ctx: ApiContext, *, trade: bool) -> Signed:
     key = request.headers.get("x-mbx-apikey", "")
     if not key or len(key) > _MAX_KEY_LENGTH or not key.isascii():
         raise ApiError(401, Code.BAD_CREDENTIALS, "API-key format invalid.")
-    query, in_query = _without_signature(request.url.query)
-    body, in_body = _without_signature(
+    query, in_query = without_signature(request.url.query)
+    body, in_body = without_signature(
         _form(await request.body(), request.headers.get("content-type"))
     )
     signature = unquote(in_query or in_body or "")

@@ -1,0 +1,91 @@
+"""The Binance facade's pure parts: the signed payload, the timestamp window, quoteOrderQty in
+lots, exchangeInfo's filters, and the wording of refusals."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from cryptex.markets import MarketSpec
+from cryptex.wire import DepthSnapshot, PriceLevel, Side
+from cryptex_api.binance import translate
+from cryptex_api.binance.auth import check_timestamp, without_signature
+from cryptex_api.errors import ApiError, Code
+
+EXAMPLES = Path(__file__).resolve().parents[3] / "crds" / "examples"
+SOL = MarketSpec.from_manifest(yaml.safe_load((EXAMPLES / "sol-usdc.yaml").read_text()))
+NOW = 1_800_000_000_000
+
+
+def test_the_signed_payload_is_the_query_and_body_without_the_signature() -> None:
+    assert without_signature("symbol=SOLUSDC&timestamp=1&signature=ab12") == (
+        "symbol=SOLUSDC&timestamp=1", "ab12",
+    )  # fmt: skip
+    assert without_signature("signature=ab12&timestamp=1") == ("timestamp=1", "ab12")
+    assert without_signature("symbol=SOLUSDC") == ("symbol=SOLUSDC", None)
+    assert without_signature("") == ("", None)
+
+
+@pytest.mark.parametrize(
+    ("params", "code"),
+    [
+        ({}, Code.MANDATORY_PARAMETER),
+        ({"timestamp": "x"}, Code.ILLEGAL_PARAMETER),
+        ({"timestamp": str(NOW - 5_001)}, Code.TIMESTAMP_OUTSIDE_WINDOW),
+        ({"timestamp": str(NOW + 1_001)}, Code.TIMESTAMP_OUTSIDE_WINDOW),
+        ({"timestamp": str(NOW), "recvWindow": "60001"}, Code.BAD_RECV_WINDOW),
+        ({"timestamp": str(NOW), "recvWindow": "0"}, Code.BAD_RECV_WINDOW),
+        ({"timestamp": str(NOW - 9_000), "recvWindow": "8000"}, Code.TIMESTAMP_OUTSIDE_WINDOW),
+    ],
+)
+def test_a_timestamp_outside_its_window_is_refused(params: dict[str, str], code: Code) -> None:
+    with pytest.raises(ApiError) as refused:
+        check_timestamp(params, NOW)
+    assert refused.value.code == code
+
+
+def test_a_timestamp_inside_its_window_gives_the_window() -> None:
+    assert check_timestamp({"timestamp": str(NOW - 5_000)}, NOW) == 5_000
+    assert check_timestamp({"timestamp": str(NOW + 1_000)}, NOW) == 5_000
+    assert check_timestamp({"timestamp": str(NOW - 59_000), "recvWindow": "60000"}, NOW) == 60_000
+
+
+def test_quote_order_qty_buys_whole_lots_level_by_level() -> None:
+    # asks: 1.000 SOL at 150.00, then 2.000 at 151.00 (ticks of 0.01, lots of 0.001)
+    depth = DepthSnapshot(9, [], [PriceLevel(15_000, 1_000), PriceLevel(15_100, 2_000)])
+    usdc = 10**6
+    assert translate.quote_to_lots(SOL, Side.BUY, 150 * usdc, depth) == 1_000
+    # 300 USDC: 150 for the first level, 150 / 151 of a SOL at the next (rounded down to lots)
+    assert translate.quote_to_lots(SOL, Side.BUY, 300 * usdc, depth) == 1_000 + 993
+    assert translate.quote_to_lots(SOL, Side.BUY, 10**9 * usdc, depth) == 3_000  # all of it
+    assert translate.quote_to_lots(SOL, Side.SELL, 300 * usdc, depth) == 0  # no bids
+
+
+def test_exchange_info_states_the_market_filters() -> None:
+    info = translate.exchange_symbol(SOL)
+    assert (info["symbol"], info["baseAsset"], info["quoteAsset"]) == ("SOLUSDC", "SOL", "USDC")
+    assert info["filters"] == [
+        {"filterType": "PRICE_FILTER", "minPrice": "0.01", "maxPrice": "0", "tickSize": "0.01"},
+        {"filterType": "LOT_SIZE", "minQty": "0.010", "maxQty": "100000.000",
+         "stepSize": "0.001"},
+        {"filterType": "NOTIONAL", "minNotional": "5.000000", "applyMinToMarket": True,
+         "maxNotional": "0", "applyMaxToMarket": False, "avgPriceMins": 0},
+        {"filterType": "MAX_NUM_ORDERS", "maxNumOrders": 200},
+    ]  # fmt: skip
+    assert (info["pricePrecision"], info["quantityPrecision"]) == (2, 3)
+
+
+def test_refusals_are_worded_as_binance_words_them() -> None:
+    funds = translate.error(ApiError(400, Code.ORDER_REJECTED, "insufficient USDC", None,
+                                     "INSUFFICIENT_FUNDS"))  # fmt: skip
+    assert (funds.code, funds.msg) == (
+        Code.ORDER_REJECTED, "Account has insufficient balance for requested action.",
+    )  # fmt: skip
+    lot = translate.error(ApiError(400, Code.FILTER_FAILURE, "off lot", None, "LOT_SIZE"))
+    assert (lot.code, lot.msg) == (Code.FILTER_FAILURE, "Filter failure: LOT_SIZE")
+    limit = translate.error(ApiError(400, Code.TOO_MANY_OPEN_ORDERS, "x", None, "MAX_NUM_ORDERS"))
+    assert (limit.code, limit.msg) == (Code.ORDER_REJECTED, "Filter failure: MAX_NUM_ORDERS")
+    plain = ApiError(404, Code.NOT_FOUND, "not found")
+    assert translate.error(plain) is plain
