@@ -98,9 +98,10 @@ def create_app(settings: ApiSettings) -> FastAPI:
         telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.metrics = ops.ApiMetrics(CollectorRegistry())
+    # Routes are matched in this order: the two order routes, native and Binance's, come early.
     for router in (
-        accounts.router, apikeys.router, orders.router, market_data.router, admin.router,
-        ops.router, binance_rest.router,
+        accounts.router, orders.router, binance_rest.router, apikeys.router, market_data.router,
+        admin.router, ops.router,
     ):  # fmt: skip
         app.include_router(router)
     app.add_exception_handler(errors.ApiError, errors.api_error)

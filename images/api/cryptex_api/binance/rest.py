@@ -75,6 +75,12 @@ class BinanceRoute(APIRoute):
 router = APIRouter(prefix="/api/v3", tags=["binance"], route_class=BinanceRoute)
 
 
+# First: routes are matched in the order they were added, and this is the one every order takes.
+@router.post("/order")
+async def new_order(request: Request) -> Response:
+    return await _new_order(request, test=False)
+
+
 def _json(payload: object) -> Response:
     return Response(msgspec.json.encode(payload), media_type="application/json")
 
@@ -369,11 +375,6 @@ async def _new_order(request: Request, *, test: bool) -> Response:
     if out.reason == "POST_ONLY_WOULD_TAKE":  # Binance refuses a LIMIT_MAKER that would take
         raise bad_request(Code.ORDER_REJECTED, out.reason, "POST_ONLY_WOULD_TAKE")
     return _json(translate.order(out, market, kind, params.get("type", "")))
-
-
-@router.post("/order")
-async def new_order(request: Request) -> Response:
-    return await _new_order(request, test=False)
 
 
 @router.post("/order/test")
