@@ -12,6 +12,7 @@ from cryptex.markets import MarketSpec
 from cryptex.wire import DepthSnapshot, PriceLevel, Side
 from cryptex_api.binance import translate
 from cryptex_api.binance.auth import check_timestamp, without_signature
+from cryptex_api.binance.limits import RequestWeights
 from cryptex_api.errors import ApiError, Code
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "crds" / "examples"
@@ -89,3 +90,18 @@ def test_refusals_are_worded_as_binance_words_them() -> None:
     assert (limit.code, limit.msg) == (Code.ORDER_REJECTED, "Filter failure: MAX_NUM_ORDERS")
     plain = ApiError(404, Code.NOT_FOUND, "not found")
     assert translate.error(plain) is plain
+
+
+def test_request_weight_is_counted_per_client_and_refused_past_the_limit() -> None:
+    now = [NOW / 1000 + 15]  # 15 s into a minute
+    weights = RequestWeights(10, lambda: now[0])
+    assert [weights.spend("10.0.0.1", 4), weights.spend("10.0.0.1", 4)] == [4, 8]
+    assert weights.spend("10.0.0.2", 4) == 4  # each address has its own minute
+    with pytest.raises(ApiError) as refused:
+        weights.spend("10.0.0.1", 4)
+    assert (refused.value.status, refused.value.code) == (429, Code.TOO_MANY_REQUESTS)
+    assert refused.value.headers is not None
+    assert refused.value.headers == {"Retry-After": "45"}  # the next minute
+    assert weights.spend("10.0.0.1", 2) == 10  # a refused request spends nothing
+    now[0] += 45
+    assert weights.spend("10.0.0.1", 4) == 4  # a new minute

@@ -5,6 +5,7 @@ spent (`X-MBX-USED-WEIGHT-1M`). Counted in this process, as the native limits ar
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Final
 
 from cryptex_api.errors import ApiError, Code
@@ -13,15 +14,16 @@ _MAX_CLIENTS: Final = 100_000  # beyond this, the minute's counts start over
 
 
 class RequestWeights:
-    def __init__(self, per_minute: int) -> None:
+    def __init__(self, per_minute: int, clock: Callable[[], float] = time.time) -> None:
         self.per_minute = per_minute
+        self._clock = clock
         self._minute = 0
         self._used: dict[str, int] = {}
 
     def spend(self, client: str, weight: int) -> int:
         """Add `weight` to the client's minute and return its total, or raise a 429 (with
         Retry-After, to the next minute) when it would pass the limit."""
-        now = time.time()
+        now = self._clock()
         minute = int(now // 60)
         if minute != self._minute or len(self._used) >= _MAX_CLIENTS:
             self._minute, self._used = minute, {}
