@@ -174,10 +174,17 @@ class MarketSpec:
         """Quote units a buy of `lots` at up to `ticks` must lock: the notional plus the most
         its fees can come to. Fees are rounded up on each fill, so the reserve is rounded up
         per lot: a sum of per-fill fees never exceeds it."""
-        fee_per_lot = fee_units(
-            self.notional(ticks, 1), max(self.maker_fee_bps, self.taker_fee_bps)
-        )
-        return self.notional(ticks, lots) + lots * fee_per_lot
+        return self.notional(ticks, lots) + lots * self._fee_per_lot(ticks)
+
+    def budget_buy_lock(self, budget: int, ticks: int, lots: int) -> int:
+        """Quote units a market buy that spends at most `budget` tick-lots on at most `lots`
+        lots at up to `ticks` must lock: what it can spend plus, as `buy_lock`, the most the
+        fees on those lots can come to."""
+        spend = min(budget * self.quote_units_per_tick_lot, self.notional(ticks, lots))
+        return spend + lots * self._fee_per_lot(ticks)
+
+    def _fee_per_lot(self, ticks: int) -> int:
+        return fee_units(self.notional(ticks, 1), max(self.maker_fee_bps, self.taker_fee_bps))
 
     def sell_lock(self, lots: int) -> int:
         """Base units a sell of `lots` must lock."""

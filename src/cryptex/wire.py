@@ -16,6 +16,9 @@ PlaceOrder
     then at most one of, for the taker:
         OrderFilled                                -- nothing left
       | OrderExpired(IOC | FOK | SELF_TRADE)       -- remainder of IOC, FOK, market, or STP
+                                                   -- (a market order with a quote budget
+                                                   -- expires IOC once the budget cannot pay
+                                                   -- for one more lot at the next maker)
       (nothing when a GTC remainder rests on the book)
 CancelOrder
     OrderCancelled | CancelRejected
@@ -142,6 +145,10 @@ class PlaceOrder(_Wire, frozen=True):
     maker_fee_bps: int = 0
     taker_fee_bps: int = 0
     reply_to: str = ""  # the API instance waiting for the outcome
+    # A market order's budget in tick-lots (price ticks x lots, so notional / quote units per
+    # tick-lot): a buy spends, a sell receives, at most this much; `quantity` still caps its
+    # lots. 0: none, the order is bounded by `quantity` alone.
+    quote_budget: int = 0
 
 
 class CancelOrder(_Wire, frozen=True):

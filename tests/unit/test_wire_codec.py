@@ -152,6 +152,7 @@ def test_messages_are_frozen(message: msgspec.Struct) -> None:
                 0,
                 0,
                 "",
+                0,
             ],
         ),
         (

@@ -94,7 +94,11 @@ class OrderRequest(Model):
     )
     type: Literal["limit", "market", "LIMIT", "MARKET"] = "limit"
     price: Decimal | None = None
-    quantity: Decimal
+    quantity: Decimal | None = None  # lots; a market order may give quoteOrderQty instead
+    # A market order's amount of the quote asset to spend (buy) or receive (sell).
+    quote_order_qty: Decimal | None = Field(
+        default=None, validation_alias=AliasChoices("quoteOrderQty", "quote_order_qty")
+    )
     market: str = Field(max_length=32, validation_alias=AliasChoices("market", "symbol"))
     time_in_force: Literal["GTC", "IOC", "FOK"] | None = Field(
         default=None, validation_alias=AliasChoices("timeInForce", "time_in_force")
@@ -116,6 +120,7 @@ class OrderRequest(Model):
                 {"kind": "buy", "type": "limit", "price": "12000", "quantity": "20",
                  "market": "sol/usdc"},
                 {"side": "sell", "type": "market", "quantity": "1.5", "market": "SOL_USDC"},
+                {"side": "buy", "type": "market", "quoteOrderQty": "250", "market": "SOL_USDC"},
                 {"kind": "buy", "type": "limit", "price": "149.5", "quantity": "2",
                  "market": "SOL-USDC", "timeInForce": "IOC", "clientOrderId": "my-1"},
             ]
@@ -141,6 +146,9 @@ class OrderOut(Model):
     status: str
     executed_qty: Decimal = Field(serialization_alias="executedQty")
     cumulative_quote_qty: Decimal = Field(serialization_alias="cumulativeQuoteQty")
+    # The quote amount a market order was given instead of a quantity (its quantity is then
+    # the most lots that amount could buy or sell when it was placed).
+    quote_order_qty: Decimal | None = Field(default=None, serialization_alias="quoteOrderQty")
     reason: str = ""
     fills: list[FillOut] = []
     created: int  # epoch ms

@@ -121,7 +121,7 @@ async def place_order(
     order_id = await ctx.order_ids.next()
     command = translate.place_order(
         request, market, order_id=order_id, account=who.account, ts=now_ms(),
-        reply_to=ctx.replies.instance, protection_price=protection,
+        reply_to=ctx.replies.instance, protection_price=protection, best=best,
     )  # fmt: skip
     try:
         market.check_order(best or command.price, command.quantity, lock_ticks=protection or None)

@@ -50,10 +50,53 @@ def is_market_order(request: OrderRequest) -> bool:
             raise bad_request(
                 Code.ILLEGAL_PARAMETER, "postOnly: a market order cannot be post-only"
             )
+        if request.quantity is None and request.quote_order_qty is None:
+            raise bad_request(
+                Code.MANDATORY_PARAMETER, "quantity: is required (or quoteOrderQty instead)"
+            )
+        if request.quantity is not None and request.quote_order_qty is not None:
+            raise bad_request(
+                Code.ILLEGAL_PARAMETER, "quoteOrderQty: give either quantity or quoteOrderQty"
+            )
+        if request.quote_order_qty is not None and request.time_in_force == "FOK":
+            raise bad_request(
+                Code.ILLEGAL_PARAMETER, "timeInForce: a quoteOrderQty order cannot be FOK"
+            )
         return True
     if request.price is None:
         raise bad_request(Code.MANDATORY_PARAMETER, "price: is required for a limit order")
+    if request.quote_order_qty is not None:
+        raise bad_request(
+            Code.ILLEGAL_PARAMETER, "quoteOrderQty: only a market order takes a quote amount"
+        )
+    if request.quantity is None:
+        raise bad_request(Code.MANDATORY_PARAMETER, "quantity: is required")
     return False
+
+
+def quote_budget(market: MarketSpec, amount: str) -> int:
+    """A quote amount as tick-lots, the budget's unit in the book. What lies below one tick-lot
+    can never be spent nor received (every notional is whole tick-lots), so it is dropped."""
+    try:
+        units = market.quote.to_units(amount, "quoteOrderQty")
+    except MoneyError as error:
+        raise bad_request(Code.FILTER_FAILURE, str(error)) from None
+    return units // market.quote_units_per_tick_lot
+
+
+def budget_lots(market: MarketSpec, side: Side, budget: int, best: int, protection: int) -> int:
+    """The lot cap of a market order with a quote budget (tick-lots): for a buy, the lots the
+    budget pays for at the best ask now; for a sell, the most it may sell, every fill being
+    at or above the protection price (what its lock of base must cover)."""
+    lots = min(budget // (best if side is Side.BUY else protection), market.max_qty)
+    if lots < market.min_qty:
+        raise bad_request(
+            Code.FILTER_FAILURE,
+            f"quoteOrderQty {market.quote.format(budget * market.quote_units_per_tick_lot)} "
+            f"{'buys' if side is Side.BUY else 'sells'} less than the minimum quantity "
+            f"{market.format_quantity(market.min_qty)} at {market.format_price(best)}",
+        )
+    return lots
 
 
 def place_order(
@@ -65,10 +108,19 @@ def place_order(
     ts: int,
     reply_to: str,
     protection_price: int,
+    best: int,
 ) -> PlaceOrder:
-    """The command for an order request; filters are checked by the caller's market rules."""
+    """The command for an order request; filters are checked by the caller's market rules.
+    `best` is the best opposite price a market order meets first (ticks)."""
     is_market = is_market_order(request)
-    lots = quantity_lots(market, request.quantity)
+    side = side_of(request.side)
+    budget = 0
+    if request.quote_order_qty is not None:
+        budget = quote_budget(market, request.quote_order_qty)
+        lots = budget_lots(market, side, budget, best, protection_price)
+    else:
+        assert request.quantity is not None  # is_market_order refuses an order without
+        lots = quantity_lots(market, request.quantity)
     if is_market:
         ticks = 0
     else:
@@ -84,7 +136,7 @@ def place_order(
     return PlaceOrder(
         order_id=order_id,
         account=account,
-        side=side_of(request.side),
+        side=side,
         price=ticks,
         quantity=lots,
         ts=ts,
@@ -95,6 +147,7 @@ def place_order(
         protection_price=protection_price if is_market else 0,
         client_order_id=request.client_order_id,
         reply_to=reply_to,
+        quote_budget=budget,
     )
 
 
@@ -127,6 +180,9 @@ def order_out(record: OrderRecord, market: MarketSpec, fills: list[Fill] | None 
         status=record.status.value,
         executed_qty=market.format_quantity(record.executed),
         cumulative_quote_qty=market.quote.format(record.executed_quote),
+        quote_order_qty=market.quote.format(record.quote_quantity)
+        if record.quote_quantity
+        else None,
         reason=record.reason,
         fills=[
             FillOut(

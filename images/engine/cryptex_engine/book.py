@@ -174,7 +174,14 @@ class OrderBook:
         if cmd.order_type is OrderType.MARKET:
             if cmd.protection_price <= 0 or cmd.post_only:
                 return RejectReason.INVALID_ORDER
-        elif cmd.price <= 0 or (cmd.post_only and cmd.time_in_force is not TimeInForce.GTC):
+            # Fill-or-kill is judged in lots; a budget would make it a second, quote-side test.
+            if cmd.quote_budget and (cmd.quote_budget < 0 or cmd.time_in_force is TimeInForce.FOK):
+                return RejectReason.INVALID_ORDER
+        elif (
+            cmd.price <= 0
+            or cmd.quote_budget
+            or (cmd.post_only and cmd.time_in_force is not TimeInForce.GTC)
+        ):
             return RejectReason.INVALID_ORDER
         if cmd.order_id in self._orders:
             return RejectReason.DUPLICATE_ORDER_ID
@@ -209,8 +216,8 @@ class OrderBook:
     def _match(
         self, cmd: PlaceOrder, is_buy: bool, limit: int, events: list[Event]
     ) -> tuple[int, bool]:
-        """Trade `cmd` against the opposite side up to `limit`; return (lots left, whether
-        self-trade prevention stopped the taker)."""
+        """Trade `cmd` against the opposite side up to `limit` (and within its quote budget, if
+        it has one); return (lots left, whether self-trade prevention stopped the taker)."""
         opposite = self._asks if is_buy else self._bids
         prices = opposite.prices
         levels = opposite.levels
@@ -222,7 +229,9 @@ class OrderBook:
         taker_side = cmd.side
         stp = cmd.self_trade_prevention
         ts = cmd.ts
-        stopped = False
+        budget = cmd.quote_budget  # tick-lots left to spend or receive
+        budgeted = budget > 0
+        stopped = halted = False
         append = events.append
         while remaining and prices:
             price = prices[best_index]
@@ -250,10 +259,18 @@ class OrderBook:
                             )
                         )
                     if stp is not _EXPIRE_MAKER:
-                        stopped = True
+                        stopped = halted = True
                         break
                     continue
                 fill = remaining if remaining < available else available
+                if budgeted:
+                    affordable = budget // price
+                    if affordable < fill:
+                        if not affordable:  # not one more lot here, nor at worse prices
+                            halted = True
+                            break
+                        fill = affordable
+                    budget -= fill * price
                 trade_id = self._next_trade_id
                 self._next_trade_id = trade_id + 1
                 append(
@@ -287,7 +304,7 @@ class OrderBook:
             if not level.live:
                 del levels[price]
                 prices.pop(best_index)
-            if stopped:
+            if halted:
                 break
         return remaining, stopped
 

@@ -65,20 +65,29 @@ class PlaceResult:
 def order_terms(market: MarketSpec, command: PlaceOrder) -> str:
     """What the trader asked for, as a client order id stands for it: the same id with the same
     terms is a retry, with any other terms a mistake. A market order's protection price is
-    left out: it follows the book, not the trader."""
+    left out: it follows the book, not the trader; so is the lot cap of an order with a quote
+    budget, derived from the book too."""
+    # Terms of an order without a budget read as before budgets existed: a retry across an
+    # upgrade is still a retry.
+    budget = (command.quote_budget,) if command.quote_budget else ()
+    quantity = 0 if command.quote_budget else command.quantity
     return "|".join(
         str(part)
         for part in (
             market.symbol, command.side.value, command.order_type.value,
-            command.time_in_force.value, command.price, command.quantity, command.post_only,
-            command.self_trade_prevention.value,
+            command.time_in_force.value, command.price, quantity, command.post_only,
+            command.self_trade_prevention.value, *budget,
         )
     )  # fmt: skip
 
 
 def place_call(market: MarketSpec, command: PlaceOrder) -> tuple[PlaceOrder, Call]:
     """The command as it will be queued (its lock and fees set from the market) and the call."""
-    if command.side is Side.BUY:
+    if command.side is Side.BUY and command.quote_budget:
+        locked = market.budget_buy_lock(
+            command.quote_budget, command.protection_price, command.quantity
+        )
+    elif command.side is Side.BUY:
         locked = market.buy_lock(command.protection_price or command.price, command.quantity)
     else:
         locked = market.sell_lock(command.quantity)

@@ -34,6 +34,7 @@ class OrderRecord(msgspec.Struct, kw_only=True):
     created: int  # epoch ms
     updated: int  # epoch ms
     reason: str = ""  # why it was rejected or expired
+    quote_quantity: int = 0  # quote units a market order's quoteOrderQty asked for; 0: none
 
     def to_fields(self) -> list[str]:
         """Field/value pairs, all strings, as HSET takes them."""
@@ -68,6 +69,7 @@ def order_record_for(command: PlaceOrder, market: MarketSpec) -> OrderRecord:
         client_order_id=command.client_order_id,
         created=command.ts,
         updated=command.ts,
+        quote_quantity=command.quote_budget * market.quote_units_per_tick_lot,
     )
 
 

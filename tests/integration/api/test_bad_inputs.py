@@ -45,6 +45,14 @@ CASES: list[tuple[str, object, int, int, str]] = [
      "only with timeInForce GTC"),
     ("bad client id", {**GOOD, "clientOrderId": "no spaces allowed"}, 400, -1100,
      "clientOrderId"),
+    ("quantity and quoteOrderQty", {**GOOD, "type": "market", "price": None,
+     "quoteOrderQty": "10"}, 400, -1100, "either quantity or quoteOrderQty"),
+    ("limit with quoteOrderQty", {**GOOD, "quoteOrderQty": "10"}, 400, -1100,
+     "only a market order takes a quote amount"),
+    ("market without amount", {"side": "buy", "type": "market", "market": "SOL_USDC"}, 400,
+     -1102, "quantity: is required (or quoteOrderQty instead)"),
+    ("quoteOrderQty FOK", {"side": "buy", "type": "market", "market": "SOL_USDC",
+     "quoteOrderQty": "10", "timeInForce": "FOK"}, 400, -1100, "cannot be FOK"),
     ("malformed JSON", '{"side": "buy",', 400, -1100, "malformed JSON"),
     ("not an object", "[1, 2]", 400, -1100, ""),
 ]  # fmt: skip
@@ -111,7 +119,12 @@ BODY_SHAPES: list[tuple[str, bytes, dict[str, str]]] = [
     ("text/plain", b'{"side": "buy"}', {"Content-Type": "text/plain"}),
     ("malformed JSON", b'{"side": ', {"Content-Type": "application/json"}),
     ("not an object", b"[1, 2]", {"Content-Type": "application/json; charset=utf-8"}),
-    ("a +json type", b'{"side": "buy"}', {"Content-Type": "application/vnd.x+json"}),
+    # With a quantity: an order may do without one (quoteOrderQty), a quote may not.
+    (
+        "a +json type",
+        b'{"side": "buy", "quantity": "1"}',
+        {"Content-Type": "application/vnd.x+json"},
+    ),
 ]
 
 

@@ -94,7 +94,10 @@ class ReferenceBook:
         invalid = (
             c.quantity <= 0
             or (is_market and (c.protection_price <= 0 or c.post_only))
+            or (is_market and c.quote_budget < 0)
+            or (is_market and c.quote_budget > 0 and c.time_in_force == "FOK")
             or (not is_market and (c.price <= 0 or (c.post_only and c.time_in_force != "GTC")))
+            or (not is_market and c.quote_budget != 0)
         )
         if self.state is not TradingState.ACTIVE:
             reason = RejectReason.MARKET_NOT_OPEN
@@ -126,6 +129,7 @@ class ReferenceBook:
         opposite = Side.SELL if c.side is Side.BUY else Side.BUY
         before = self.totals(opposite)
         remaining, self_trade = c.quantity, False
+        budget = c.quote_budget  # tick-lots; only when positive
         while remaining:
             makers = self.makers(c.side, limit)
             if not makers:
@@ -143,6 +147,11 @@ class ReferenceBook:
                     break
                 continue
             fill = min(remaining, maker.remaining)
+            if c.quote_budget > 0:
+                fill = min(fill, budget // maker.price)
+                if fill == 0:
+                    break
+                budget -= fill * maker.price
             events.append(
                 TradeExecuted(self.next_trade_id, maker.price, fill, c.side, maker.order_id,
                               maker.account, c.order_id, c.account, c.ts)

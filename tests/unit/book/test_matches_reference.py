@@ -51,6 +51,7 @@ def _place(
     tif: TimeInForce,
     stp: SelfTradePrevention,
     post_only: bool,
+    quote_budget: int,
 ) -> PlaceOrder:
     is_market = kind is OrderType.MARKET
     return PlaceOrder(
@@ -65,6 +66,7 @@ def _place(
         self_trade_prevention=stp,
         post_only=post_only,
         protection_price=price if is_market else 0,
+        quote_budget=quote_budget,
     )
 
 
@@ -79,6 +81,8 @@ place = st.builds(
     st.sampled_from(TimeInForce),
     st.sampled_from(SelfTradePrevention),
     st.booleans(),
+    # Mostly none; a budget on a limit order or a fill-or-kill one is refused by both books.
+    st.one_of(st.just(0), st.just(0), st.just(0), st.integers(-1, 1_200)),
 )
 cancel = st.builds(CancelPick, st.integers(0, 200), st.integers(1, 4))
 # Trading-state changes are rare and mostly back to Active; Closed (terminal) rarer still, or
