@@ -170,11 +170,12 @@ class MarketSpec:
     def fee(self, notional: int, *, maker: bool) -> int:
         return fee_units(notional, self.maker_fee_bps if maker else self.taker_fee_bps)
 
-    def buy_lock(self, ticks: int, lots: int) -> int:
+    def buy_lock(self, ticks: int, lots: int, fee_bps: int | None = None) -> int:
         """Quote units a buy of `lots` at up to `ticks` must lock: the notional plus the most
-        its fees can come to. Fees are rounded up on each fill, so the reserve is rounded up
-        per lot: a sum of per-fill fees never exceeds it."""
-        return self.notional(ticks, lots) + lots * self._fee_per_lot(ticks)
+        its fees can come to (at `fee_bps`, by default the larger of this market's rates).
+        Fees are rounded up on each fill, so the reserve is rounded up per lot: a sum of
+        per-fill fees never exceeds it, and the lock of n lots is n times that of one."""
+        return self.notional(ticks, lots) + lots * self._fee_per_lot(ticks, fee_bps)
 
     def budget_buy_lock(self, budget: int, ticks: int, lots: int) -> int:
         """Quote units a market buy that spends at most `budget` tick-lots on at most `lots`
@@ -183,8 +184,10 @@ class MarketSpec:
         spend = min(budget * self.quote_units_per_tick_lot, self.notional(ticks, lots))
         return spend + lots * self._fee_per_lot(ticks)
 
-    def _fee_per_lot(self, ticks: int) -> int:
-        return fee_units(self.notional(ticks, 1), max(self.maker_fee_bps, self.taker_fee_bps))
+    def _fee_per_lot(self, ticks: int, fee_bps: int | None = None) -> int:
+        if fee_bps is None:
+            fee_bps = max(self.maker_fee_bps, self.taker_fee_bps)
+        return fee_units(self.notional(ticks, 1), fee_bps)
 
     def sell_lock(self, lots: int) -> int:
         """Base units a sell of `lots` must lock."""

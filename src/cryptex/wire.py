@@ -22,6 +22,11 @@ PlaceOrder
       (nothing when a GTC remainder rests on the book)
 CancelOrder
     OrderCancelled | CancelRejected
+AmendOrder                                         -- lower a resting order's quantity
+    OrderAmended                                   -- in place: its queue position is kept
+  | AmendRejected                                  -- unknown, not the owner's, market closed
+                                                   -- to cancels, or a quantity not below the
+                                                   -- order's and above what it executed
 SetTradingState
     TradingStateChanged | ControlRejected
 CancelAllOrders
@@ -90,6 +95,7 @@ _CANCELLABLE_STATES: Final = frozenset(
 
 class RejectReason(StrEnum):
     INVALID_ORDER = "INVALID_ORDER"  # zero quantity, missing price, or a malformed combination
+    # (an amend: a quantity not below the order's, or not above what it executed)
     DUPLICATE_ORDER_ID = "DUPLICATE_ORDER_ID"
     MARKET_NOT_OPEN = "MARKET_NOT_OPEN"  # PreOpen, CancelOnly, Halted or Closed
     POST_ONLY_WOULD_TAKE = "POST_ONLY_WOULD_TAKE"
@@ -158,6 +164,17 @@ class CancelOrder(_Wire, frozen=True):
     reply_to: str = ""
 
 
+class AmendOrder(_Wire, frozen=True):
+    """Lower a resting order's quantity; it keeps its place in its level's queue (Binance's
+    order/amend/keepPriority)."""
+
+    order_id: int
+    account: int
+    quantity: int  # lots: the order's new whole quantity, what it executed included
+    ts: int
+    reply_to: str = ""
+
+
 class SetTradingState(_Wire, frozen=True):
     state: TradingState
     ts: int
@@ -174,7 +191,7 @@ class TakeSnapshot(_Wire, frozen=True):
     request_id: str = ""
 
 
-Command = PlaceOrder | CancelOrder | SetTradingState | CancelAllOrders | TakeSnapshot
+Command = PlaceOrder | CancelOrder | SetTradingState | CancelAllOrders | TakeSnapshot | AmendOrder
 
 # ------------------------------------------------------------------------------ events
 
@@ -235,6 +252,23 @@ class OrderExpired(_Wire, frozen=True):
     ts: int
 
 
+class OrderAmended(_Wire, frozen=True):
+    order_id: int
+    account: int
+    side: Side
+    price: int  # ticks
+    quantity: int  # lots: the order's new whole quantity
+    released: int  # lots taken off what it had left
+    ts: int
+
+
+class AmendRejected(_Wire, frozen=True):
+    order_id: int
+    account: int
+    reason: RejectReason
+    ts: int
+
+
 class TradingStateChanged(_Wire, frozen=True):
     previous: TradingState
     state: TradingState
@@ -265,6 +299,8 @@ Event = (
     | TradingStateChanged
     | ControlRejected
     | AllOrdersCancelled
+    | OrderAmended
+    | AmendRejected
 )
 
 # ------------------------------------------------------------------------------ market data
@@ -296,6 +332,7 @@ class RestingOrder(msgspec.Struct, frozen=True, array_like=True, gc=False):
     side: Side
     price: int  # ticks
     remaining: int  # lots
+    quantity: int = 0  # lots: its whole quantity (0 in snapshots older than amends: remaining)
 
 
 class BookSnapshot(msgspec.Struct, frozen=True, gc=False):

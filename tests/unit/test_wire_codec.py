@@ -10,6 +10,8 @@ import pytest
 
 from cryptex.wire import (
     AllOrdersCancelled,
+    AmendOrder,
+    AmendRejected,
     BookSnapshot,
     CancelAllOrders,
     CancelOrder,
@@ -19,6 +21,7 @@ from cryptex.wire import (
     Event,
     ExpireReason,
     OrderAccepted,
+    OrderAmended,
     OrderCancelled,
     OrderExpired,
     OrderFilled,
@@ -63,6 +66,7 @@ COMMANDS: list[Command] = [
     SetTradingState(state=TradingState.HALTED, ts=TS, request_id="req-1"),
     CancelAllOrders(ts=TS, request_id="req-2"),
     TakeSnapshot(ts=TS, request_id="req-6"),
+    AmendOrder(order_id=1, account=42, quantity=3, ts=TS, reply_to="api-1"),
 ]
 
 EVENTS: list[Event] = [
@@ -88,6 +92,8 @@ EVENTS: list[Event] = [
     ),
     ControlRejected(reason=RejectReason.MARKET_CLOSED, ts=TS, request_id="req-4"),
     AllOrdersCancelled(count=3, ts=TS, request_id="req-5"),
+    OrderAmended(order_id=1, account=42, side=Side.SELL, price=101, quantity=3, released=2, ts=TS),
+    AmendRejected(order_id=1, account=42, reason=RejectReason.INVALID_ORDER, ts=TS),
 ]
 
 

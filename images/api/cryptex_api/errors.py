@@ -39,6 +39,7 @@ class Code(IntEnum):
     CLIENT_ORDER_ID_REUSED = -2031  # 409: the same clientOrderId with other terms
     TRANSFER_REFERENCE_REUSED = -2032  # 409: the same reference for another transfer
     BALANCE_LIMIT = -2033  # a balance would pass the largest amount the ledger holds
+    AMEND_REJECTED = -2034  # an amend the order cannot take (not lower, not open, ...)
 
 
 class ApiError(Exception):

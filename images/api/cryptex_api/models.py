@@ -128,6 +128,15 @@ class OrderRequest(Model):
     )  # fmt: skip
 
 
+class AmendRequest(Model):
+    """Lower an open order's quantity, keeping its place in the queue."""
+
+    # The order's new whole quantity, executed part included (Binance's newQty).
+    new_qty: Decimal = Field(validation_alias=AliasChoices("newQty", "new_qty"))
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"newQty": "1.5"}]})
+
+
 class FillOut(Model):
     price: Decimal
     qty: Decimal

@@ -20,7 +20,7 @@ from cryptex_api.context import ApiContext, context, principal
 from cryptex_api.direct_route import DirectRoute
 from cryptex_api.errors import ApiError, Code, bad_request
 from cryptex_api.exact_json import ExactJsonRoute
-from cryptex_api.models import OrderOut, OrderRequest, QuoteOut, QuoteRequest
+from cryptex_api.models import AmendRequest, OrderOut, OrderRequest, QuoteOut, QuoteRequest
 
 router = APIRouter(prefix="/api/v1", tags=["orders"], route_class=ExactJsonRoute)
 decode_depth = msgspec.msgpack.Decoder(DepthSnapshot).decode
@@ -223,6 +223,52 @@ async def cancel_order(
     reply = await _cancel_reply(ctx, order_id, future)
     record = await _own_order(ctx, order_id, who)
     return _out(record, market, reply)
+
+
+@router.post("/order/{order_id}/amend", response_model=OrderOut)
+async def amend_order(
+    order_id: int,
+    request: AmendRequest,
+    who: Principal = Depends(principal),
+    ctx: ApiContext = Depends(context),
+) -> OrderOut:
+    """Lower an open order's quantity to `newQty` (its new whole quantity, what it executed
+    included), keeping its place in the queue (Binance's order/amend/keepPriority); the lock
+    of the lots taken off is released. Answers with the order once the engine has amended it."""
+    record = await _own_order(ctx, order_id, who)
+    market = await ctx.markets.get(record.market)
+    lots = translate.quantity_lots(market, request.new_qty)
+    if not record.status.is_open:
+        raise bad_request(Code.AMEND_REJECTED, f"order {order_id} is {record.status.value}")
+    if lots >= record.quantity:
+        raise bad_request(
+            Code.AMEND_REJECTED,
+            f"newQty: must be below the order's quantity {market.format_quantity(record.quantity)}",
+        )
+    if lots <= record.executed:
+        raise bad_request(
+            Code.AMEND_REJECTED,
+            f"newQty: must be above its executed quantity "
+            f"{market.format_quantity(record.executed)} (cancel the order instead)",
+        )
+    future = ctx.replies.expect(order_id)
+    try:
+        result = await ctx.ledger.request_amend(
+            order_id, who.account, lots, now_ms(), ctx.replies.instance
+        )
+    except BaseException:  # Redis unreachable, or the request went away: nothing will wait
+        ctx.replies.forget(order_id, future)
+        raise
+    if not result.accepted:
+        ctx.replies.forget(order_id, future)
+        if result.reason is RejectReason.ORDER_NOT_OPEN:
+            raise bad_request(Code.AMEND_REJECTED, f"order {order_id} is no longer open")
+        raise ApiError(404, Code.NO_SUCH_ORDER, f"order {order_id} does not exist")
+    reply = await ctx.replies.wait(order_id, future, ctx.settings.reply_timeout_ms / 1000)
+    if reply is not None and reply.reason:
+        # Filled or executed past newQty since it was read: the engine's word is the last.
+        raise bad_request(Code.AMEND_REJECTED, f"order {order_id} was not amended ({reply.reason})")
+    return _out(await _own_order(ctx, order_id, who), market, reply)
 
 
 @router.delete("/orders/open", response_model=list[OrderOut])

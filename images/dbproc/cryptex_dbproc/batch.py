@@ -17,6 +17,7 @@ from cryptex import keys
 from cryptex.wire import (
     Event,
     OrderAccepted,
+    OrderAmended,
     OrderCancelled,
     OrderExpired,
     OrderFilled,
@@ -47,6 +48,7 @@ class Batch:
     placed: dict[int, OrderAccepted | OrderRejected] = field(default_factory=dict)
     closed: dict[int, Closing] = field(default_factory=dict)
     touched: dict[int, int] = field(default_factory=dict)  # order id -> its latest event's ts
+    amended: dict[int, int] = field(default_factory=dict)  # order id -> its lowest new quantity
 
 
 def collect(entries: Iterable[tuple[str, Mapping[bytes, bytes]]]) -> Batch:
@@ -85,7 +87,12 @@ def _add(batch: Batch, event: Event) -> None:
     elif type(event) is OrderRejected:
         batch.placed.setdefault(event.order_id, event)
         _close(batch, event.order_id, Closing(OrderStatus.REJECTED, event.reason.value), event.ts)
-    # Cancel and control rejections, trading-state changes: nothing in the order history.
+    elif type(event) is OrderAmended:
+        # Amends only lower a quantity: the lowest one is the latest, in any order of writing.
+        amended = batch.amended
+        amended[event.order_id] = min(amended.get(event.order_id, event.quantity), event.quantity)
+        _touch(batch, event.order_id, event.ts)
+    # Cancel, amend and control rejections, trading-state changes: nothing in the history.
 
 
 def _touch(batch: Batch, order_id: int, ts: int) -> None:

@@ -34,18 +34,24 @@ class OrderChange:
     executed_quote: int = 0  # quote units, likewise
     closing: Closing | None = None  # set when the batch ended the order
     updated: int = 0  # epoch ms of the order's latest event in the batch
+    quantity: int = 0  # lots: the quantity an amend in the batch lowered it to; 0: none
 
     @property
     def changes_anything(self) -> bool:
-        """False for an order whose events in this batch were all written before."""
-        return self.executed > 0 or self.closing is not None
+        """False for an order whose events in this batch were all written before (an amend
+        written again only lowers the quantity to what it already is)."""
+        return self.executed > 0 or self.closing is not None or self.quantity > 0
 
 
 def changes(batch: Batch, inserted: Container[int], market: MarketSpec) -> dict[int, OrderChange]:
     """Every order the batch touches; `inserted` holds the ids of the trades that this
     transaction inserted (the others are redeliveries)."""
     out = {
-        order_id: OrderChange(closing=batch.closed.get(order_id), updated=ts)
+        order_id: OrderChange(
+            closing=batch.closed.get(order_id),
+            updated=ts,
+            quantity=batch.amended.get(order_id, 0),
+        )
         for order_id, ts in batch.touched.items()
     }
     for trade in batch.trades:
@@ -128,6 +134,8 @@ def placed_row(
     else:
         order_type, time_in_force = OrderType.LIMIT.value, TimeInForce.GTC.value
         client_order_id = ""
+    if change.quantity:
+        quantity = min(quantity, change.quantity)
     closing = change.closing
     return OrderRow(
         order_id=event.order_id,

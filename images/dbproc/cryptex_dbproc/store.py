@@ -86,14 +86,17 @@ _UPDATE_ORDERS: Final = f"""
 UPDATE orders AS o SET
     executed       = o.executed + c.executed * $1::numeric,
     executed_quote = o.executed_quote + c.executed_quote * $2::numeric,
+    quantity = CASE WHEN c.quantity > 0 THEN least(o.quantity, c.quantity * $1::numeric)
+                    ELSE o.quantity END,
     status = CASE WHEN o.status = ANY($3) THEN o.status
                   WHEN c.status <> '' THEN c.status
                   WHEN o.executed > 0 OR c.executed > 0 THEN 'PARTIALLY_FILLED'
                   ELSE o.status END,
     reason = CASE WHEN o.status <> ALL($3) AND c.status <> '' THEN c.reason ELSE o.reason END,
     updated_at = greatest(o.updated_at, {_MS.format("c.updated")})
-  FROM unnest($4::bigint[], $5::bigint[], $6::bigint[], $7::text[], $8::text[], $9::bigint[])
-       AS c(order_id, executed, executed_quote, status, reason, updated)
+  FROM unnest($4::bigint[], $5::bigint[], $6::bigint[], $7::text[], $8::text[], $9::bigint[],
+              $10::bigint[])
+       AS c(order_id, executed, executed_quote, status, reason, updated, quantity)
  WHERE o.order_id = c.order_id
 RETURNING o.order_id"""
 
@@ -277,10 +280,10 @@ async def _update_orders(
         rows.append((
             order_id, change.executed, change.executed_quote,
             closing.status.value if closing is not None else "",
-            closing.reason if closing is not None else "", change.updated,
+            closing.reason if closing is not None else "", change.updated, change.quantity,
         ))  # fmt: skip
     _, lot, unit = _units(market)
-    found = await conn.fetch(_UPDATE_ORDERS, lot, unit, _FINAL_STATUSES, *_columns(rows, 6))
+    found = await conn.fetch(_UPDATE_ORDERS, lot, unit, _FINAL_STATUSES, *_columns(rows, 7))
     return {record[0] for record in found}
 
 

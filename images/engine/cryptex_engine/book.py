@@ -19,6 +19,8 @@ from sortedcontainers import SortedList
 
 from cryptex.wire import (
     AllOrdersCancelled,
+    AmendOrder,
+    AmendRejected,
     BookSnapshot,
     CancelAllOrders,
     CancelOrder,
@@ -30,6 +32,7 @@ from cryptex.wire import (
     Event,
     ExpireReason,
     OrderAccepted,
+    OrderAmended,
     OrderCancelled,
     OrderExpired,
     OrderFilled,
@@ -72,6 +75,7 @@ class _Order(msgspec.Struct, gc=False):
     side: Side
     price: int  # ticks
     remaining: int  # lots; 0 once cancelled, the queue entry dropped lazily
+    quantity: int  # lots: its whole quantity, so what it executed is quantity - remaining
 
 
 class _Level:
@@ -124,6 +128,8 @@ class OrderBook:
             return self._set_trading_state(command)
         if type(command) is CancelAllOrders:
             return self._cancel_all(command)
+        if type(command) is AmendOrder:
+            return self._amend(command)
         if type(command) is TakeSnapshot:
             return []  # the engine's concern: the book only has to stay as it is
         raise TypeError(f"not a command: {command!r}")
@@ -160,7 +166,7 @@ class OrderBook:
                 OrderExpired(cmd.order_id, cmd.account, remaining, ExpireReason.SELF_TRADE, cmd.ts)
             )
         elif tif is TimeInForce.GTC:
-            self._rest(_Order(cmd.order_id, cmd.account, cmd.side, limit, remaining))
+            self._rest(_Order(cmd.order_id, cmd.account, cmd.side, limit, remaining, cmd.quantity))
         else:
             expiry = ExpireReason.FOK if tif is TimeInForce.FOK else ExpireReason.IOC
             events.append(OrderExpired(cmd.order_id, cmd.account, remaining, expiry, cmd.ts))
@@ -335,6 +341,32 @@ class OrderBook:
             return [OrderCancelled(cmd.order_id, cmd.account, remaining, cmd.ts)]
         return [CancelRejected(cmd.order_id, cmd.account, reason, cmd.ts)]
 
+    def _amend(self, cmd: AmendOrder) -> list[Event]:
+        order = self._orders.get(cmd.order_id)
+        if not self.trading_state.accepts_cancels:  # a partial cancel, allowed as cancels are
+            reason = RejectReason.MARKET_NOT_OPEN
+        elif order is None:
+            reason = RejectReason.UNKNOWN_ORDER
+        elif order.account != cmd.account:
+            reason = RejectReason.NOT_ORDER_OWNER
+        elif not order.quantity - order.remaining < cmd.quantity < order.quantity:
+            reason = RejectReason.INVALID_ORDER
+        else:
+            released = order.quantity - cmd.quantity
+            order.quantity = cmd.quantity
+            order.remaining -= released  # in place: the queue entry, its priority, stays
+            side = self._bids if order.side is _BUY else self._asks
+            side.levels[order.price].total -= released
+            side.changed.add(order.price)
+            self.update_id += 1
+            return [
+                OrderAmended(
+                    order.order_id, order.account, order.side, order.price, cmd.quantity,
+                    released, cmd.ts,
+                )
+            ]  # fmt: skip
+        return [AmendRejected(cmd.order_id, cmd.account, reason, cmd.ts)]
+
     def _remove(self, order: _Order) -> int:
         """Take a resting order off the book; return the lots it had left."""
         side = self._bids if order.side is _BUY else self._asks
@@ -424,7 +456,10 @@ class OrderBook:
         order = self._orders.get(order_id)
         if order is None:
             return None
-        return RestingOrder(order.order_id, order.account, order.side, order.price, order.remaining)
+        return RestingOrder(
+            order.order_id, order.account, order.side, order.price, order.remaining,
+            order.quantity,
+        )  # fmt: skip
 
     # ------------------------------------------------------------------ persistence
 
@@ -434,7 +469,7 @@ class OrderBook:
             next_trade_id=self._next_trade_id,
             update_id=self.update_id,
             orders=[
-                RestingOrder(o.order_id, o.account, o.side, o.price, o.remaining)
+                RestingOrder(o.order_id, o.account, o.side, o.price, o.remaining, o.quantity)
                 for o in self._iter_orders()
             ],
         )
@@ -450,6 +485,7 @@ class OrderBook:
                     resting.side,
                     resting.price,
                     resting.remaining,
+                    resting.quantity or resting.remaining,
                 )
             )
         book._next_trade_id = snapshot.next_trade_id
@@ -489,6 +525,8 @@ class OrderBook:
                     raise BookInvariantError(f"empty {side_name} level {price} kept")
                 if level.live != len(live) or level.total != sum(o.remaining for o in live):
                     raise BookInvariantError(f"{side_name} level {price} totals disagree")
+                if any(o.remaining > o.quantity for o in live):
+                    raise BookInvariantError(f"{side_name} order at {price} exceeds its quantity")
                 for order in live:
                     if order.price != price or order.side is not expected:
                         raise BookInvariantError(f"order {order.order_id} in the wrong level")

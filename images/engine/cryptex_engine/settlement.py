@@ -22,12 +22,15 @@ from cryptex.ledger.batch import SettleBatch
 from cryptex.markets import MarketSpec
 from cryptex.money import fee_units
 from cryptex.wire import (
+    AmendOrder,
+    AmendRejected,
     CancelOrder,
     CancelRejected,
     Command,
     Event,
     Fill,
     OrderAccepted,
+    OrderAmended,
     OrderCancelled,
     OrderExpired,
     OrderFill,
@@ -73,9 +76,16 @@ class Settlement:
         self, command: Command, events: list[Event], batch: SettleBatch, outcome: BatchOutcome
     ) -> None:
         funds = self.funds
-        # Only a place is accepted or rejected; a place or a cancel is answered to its sender.
+        # Only a place is accepted or rejected; a place, a cancel or an amend is answered to
+        # its sender.
         place = command if type(command) is PlaceOrder else None
-        answered = command if type(command) is PlaceOrder or type(command) is CancelOrder else None
+        answered = (
+            command
+            if type(command) is PlaceOrder
+            or type(command) is CancelOrder
+            or type(command) is AmendOrder
+            else None
+        )
         # The outcome for whoever sent the command, followed event by event.
         status, executed, reason = OrderStatus.NEW, 0, ""
         fills: list[Fill] = []
@@ -112,8 +122,11 @@ class Settlement:
                 assert place is not None
                 self._reject(place, event, batch, outcome)
                 status, reason = OrderStatus.REJECTED, event.reason.value
-            elif type(event) is CancelRejected:
+            elif type(event) is CancelRejected or type(event) is AmendRejected:
                 status, reason = OrderStatus.REJECTED, event.reason.value
+            elif type(event) is OrderAmended:
+                order = self._amend(event, batch, outcome)
+                status, executed = _open_status(order), order.executed
         if answered is not None and answered.reply_to:
             reply = OrderReply(answered.order_id, status, executed, fills, reason)
             outcome.replies.setdefault(answered.reply_to, []).append(reply)
@@ -163,6 +176,22 @@ class Settlement:
         order.locked = 0
         self._record(order, status, reason, ts, batch, outcome)
         batch.open_order(order.account, order_id, False)
+        return order
+
+    def _amend(self, event: OrderAmended, batch: SettleBatch, outcome: BatchOutcome) -> OrderFunds:
+        """Release the lock of the lots an amend took off. A buy holds at least the per-lot lock
+        at its price for each lot it has left (every fill took at most that per lot), so this
+        leaves it enough for the rest."""
+        order = self.funds[event.order_id]
+        if order.side is Side.BUY:
+            fee_bps = max(order.maker_fee_bps, order.taker_fee_bps)
+            units = self.market.buy_lock(event.price, event.released, fee_bps)
+        else:
+            units = self.market.sell_lock(event.released)
+        self._release(order.account, order.side, units, batch)
+        order.locked -= units
+        batch.update_order(order.order_id, quantity=event.quantity)
+        self._record(order, _open_status(order), "", event.ts, batch, outcome)
         return order
 
     def _reject(
@@ -219,3 +248,7 @@ class Settlement:
 
     def snapshot_funds(self) -> list[OrderFunds]:
         return [self.funds[order_id] for order_id in sorted(self.funds)]
+
+
+def _open_status(order: OrderFunds) -> OrderStatus:
+    return OrderStatus.PARTIALLY_FILLED if order.executed else OrderStatus.NEW

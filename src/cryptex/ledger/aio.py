@@ -22,7 +22,7 @@ from cryptex.ledger.transfer import (
     withdrawal_call,
 )
 from cryptex.markets import MarketSpec
-from cryptex.wire import CancelOrder, PlaceOrder, RejectReason
+from cryptex.wire import AmendOrder, CancelOrder, PlaceOrder, RejectReason
 
 
 class AsyncLedger:
@@ -41,11 +41,20 @@ class AsyncLedger:
     async def request_cancel(
         self, order_id: int, account: int, ts: int, reply_to: str = ""
     ) -> CancelResult:
-        market = await self.redis.hget(keys.order(order_id), "market")
+        return await self._queue(CancelOrder(order_id, account, ts, reply_to))
+
+    async def request_amend(
+        self, order_id: int, account: int, quantity: int, ts: int, reply_to: str = ""
+    ) -> CancelResult:
+        """Queue an amend of an open order of the account's to `quantity` lots (its new whole
+        quantity); refused as a cancel would be."""
+        return await self._queue(AmendOrder(order_id, account, quantity, ts, reply_to))
+
+    async def _queue(self, command: CancelOrder | AmendOrder) -> CancelResult:
+        market = await self.redis.hget(keys.order(command.order_id), "market")
         if market is None:
             return CancelResult(False, RejectReason.UNKNOWN_ORDER)
-        call = cancel_call(market, CancelOrder(order_id, account, ts, reply_to))
-        return cancel_result(await _run(self._cancel, call))
+        return cancel_result(await _run(self._cancel, cancel_call(market, command)))
 
     async def allocate_order_ids(self, count: int) -> range:
         return id_block(int(await self.redis.incrby(keys.ORDER_IDS, count)), count)

@@ -1,4 +1,4 @@
--- Ask the engine to cancel an order of the caller's.
+-- Ask the engine to cancel (or amend) an open order of the caller's.
 -- Returns {QUEUED, stream id} | {REFUSED, reason}
 local order_record, commands = unpack(KEYS, 1, 2)
 local account, command, command_field = unpack(ARGV, 1, 3)

@@ -1,4 +1,6 @@
-"""The cancel script's contract: its keys and arguments by name, and its reply. Pure."""
+"""The cancel script's contract: its keys and arguments by name, and its reply. Pure.
+
+The script queues a command about one open order of the caller's: a cancel, or an amend."""
 
 from __future__ import annotations
 
@@ -8,7 +10,7 @@ from typing import Any, Final, NamedTuple
 from cryptex import keys
 from cryptex.ledger.scripts import Call, LuaScript
 from cryptex.redis_replies import as_text
-from cryptex.wire import CancelOrder, RejectReason, encode
+from cryptex.wire import AmendOrder, CancelOrder, RejectReason, encode
 
 
 class CancelKeys(NamedTuple):
@@ -31,7 +33,7 @@ class CancelResult:
     reason: RejectReason | None = None  # UNKNOWN_ORDER, NOT_ORDER_OWNER or ORDER_NOT_OPEN
 
 
-def cancel_call(market: bytes | str, command: CancelOrder) -> Call:
+def cancel_call(market: bytes | str, command: CancelOrder | AmendOrder) -> Call:
     return CANCEL.call(
         CancelKeys(
             order_record=keys.order(command.order_id), commands=keys.commands(as_text(market))

@@ -44,7 +44,7 @@ from cryptex.ledger.transfer import (
     withdrawal_call,
 )
 from cryptex.markets import MarketSpec
-from cryptex.wire import CancelOrder, PlaceOrder, RejectReason
+from cryptex.wire import AmendOrder, CancelOrder, PlaceOrder, RejectReason
 
 # Accounts read together by the audit: one pipeline of their open sets, then one of their
 # scripts, each script short.
@@ -78,11 +78,20 @@ class Ledger:
     def request_cancel(
         self, order_id: int, account: int, ts: int, reply_to: str = ""
     ) -> CancelResult:
-        market = self.redis.hget(keys.order(order_id), "market")
+        return self._queue(CancelOrder(order_id, account, ts, reply_to))
+
+    def request_amend(
+        self, order_id: int, account: int, quantity: int, ts: int, reply_to: str = ""
+    ) -> CancelResult:
+        """Queue an amend of an open order of the account's to `quantity` lots (its new whole
+        quantity); refused as a cancel would be."""
+        return self._queue(AmendOrder(order_id, account, quantity, ts, reply_to))
+
+    def _queue(self, command: CancelOrder | AmendOrder) -> CancelResult:
+        market = self.redis.hget(keys.order(command.order_id), "market")
         if market is None:
             return CancelResult(False, RejectReason.UNKNOWN_ORDER)
-        call = cancel_call(market, CancelOrder(order_id, account, ts, reply_to))
-        return cancel_result(self._run(CANCEL, call))
+        return cancel_result(self._run(CANCEL, cancel_call(market, command)))
 
     def allocate_order_ids(self, count: int) -> range:
         """A block of `count` fresh order ids, for an allocator that hands them out locally."""

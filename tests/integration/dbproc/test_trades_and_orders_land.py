@@ -35,6 +35,7 @@ def test_trades_and_orders_land_with_exact_values(
     market_buy = exchange.placed(
         1, Side.BUY, None, "0.5", order_type=OrderType.MARKET, protection_price="160.00"
     )
+    exchange.amend(far, 2, "0.8")  # 0.5 executed, 0.3 left resting
     exchange.wait_settled()
     wait_written(redis_client, [sol.symbol])
 
@@ -74,4 +75,5 @@ def test_trades_and_orders_land_with_exact_values(
         market_buy: ("FILLED", "0.500", "77.500000", ""),
     }
     assert (orders[ask]["client_order_id"], orders[hit]["time_in_force"]) == ("ask-1", "IOC")
+    assert (orders[far]["quantity"], orders[ask]["quantity"]) == ("0.800", "2.000")
     assert (orders[market_buy]["order_type"], orders[market_buy]["price"]) == ("MARKET", "160.00")

@@ -164,6 +164,11 @@ class Exchange:
         result = self.ledger.request_cancel(order_id, account, self.next_ts())
         assert result.accepted, result
 
+    def amend(self, order_id: int, account: int, quantity: str) -> None:
+        lots = self.market.quantity_to_lots(quantity)
+        result = self.ledger.request_amend(order_id, account, lots, self.next_ts())
+        assert result.accepted, result
+
     def control(self, command: SetTradingState | CancelAllOrders | TakeSnapshot) -> None:
         self.redis.xadd(keys.commands(self.symbol), {keys.COMMAND_FIELD: encode(command)})
 

@@ -31,6 +31,7 @@ from cryptex import keys
 from cryptex.markets import MarketSpec
 from cryptex.redis_replies import stream_id
 from cryptex.wire import (
+    AmendOrder,
     CancelOrder,
     OrderStatus,
     PlaceOrder,
@@ -612,5 +613,5 @@ def controls_sent(client: redis.Redis) -> list[tuple[str, Any, str]]:
     return [
         (type(c).__name__, getattr(c, "state", None), c.request_id)
         for c in queued_commands(client, "SOL_USDC")
-        if not isinstance(c, PlaceOrder | CancelOrder)
+        if not isinstance(c, PlaceOrder | CancelOrder | AmendOrder)
     ]

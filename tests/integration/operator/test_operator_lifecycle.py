@@ -11,6 +11,7 @@ from cryptex import keys
 from cryptex.markets import MarketSpec
 from cryptex.redis_replies import stream_id
 from cryptex.wire import (
+    AmendOrder,
     CancelOrder,
     OrderStatus,
     PlaceOrder,
@@ -51,7 +52,7 @@ def controls_sent(cluster: Cluster) -> list[tuple[str, Any, str]]:
     return [
         (type(c).__name__, getattr(c, "state", None), c.request_id)
         for c in queued_commands(cluster.redis, "SOL_USDC")
-        if not isinstance(c, PlaceOrder | CancelOrder)
+        if not isinstance(c, PlaceOrder | CancelOrder | AmendOrder)
     ]
 
 

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 from cryptex.wire import (
     AllOrdersCancelled,
+    AmendOrder,
+    AmendRejected,
     CancelAllOrders,
     CancelOrder,
     CancelRejected,
@@ -15,6 +17,7 @@ from cryptex.wire import (
     Event,
     ExpireReason,
     OrderAccepted,
+    OrderAmended,
     OrderCancelled,
     OrderExpired,
     OrderFilled,
@@ -43,6 +46,7 @@ class Order:
     side: Side
     price: int
     remaining: int
+    quantity: int
 
 
 class ReferenceBook:
@@ -58,6 +62,8 @@ class ReferenceBook:
             return self.place(command)
         if isinstance(command, CancelOrder):
             return self.cancel(command)
+        if isinstance(command, AmendOrder):
+            return self.amend(command)
         if isinstance(command, SetTradingState):
             if self.state is TradingState.CLOSED and command.state is not TradingState.CLOSED:
                 return [ControlRejected(RejectReason.MARKET_CLOSED, command.ts, command.request_id)]
@@ -173,7 +179,9 @@ class ReferenceBook:
             )
         elif tif is TimeInForce.GTC:
             self.seq += 1
-            self.orders.append(Order(self.seq, c.order_id, c.account, c.side, limit, remaining))
+            self.orders.append(
+                Order(self.seq, c.order_id, c.account, c.side, limit, remaining, c.quantity)
+            )
             self.update_id += 1
         else:
             reason = ExpireReason.FOK if tif is TimeInForce.FOK else ExpireReason.IOC
@@ -203,6 +211,27 @@ class ReferenceBook:
             self.update_id += 1
             return [OrderCancelled(c.order_id, c.account, found[0].remaining, c.ts)]
         return [CancelRejected(c.order_id, c.account, reason, c.ts)]
+
+    def amend(self, c: AmendOrder) -> list[Event]:
+        found = [o for o in self.orders if o.order_id == c.order_id]
+        if self.state not in (TradingState.PRE_OPEN, TradingState.ACTIVE, TradingState.CANCEL_ONLY):
+            reason = RejectReason.MARKET_NOT_OPEN
+        elif not found:
+            reason = RejectReason.UNKNOWN_ORDER
+        elif found[0].account != c.account:
+            reason = RejectReason.NOT_ORDER_OWNER
+        elif not found[0].quantity - found[0].remaining < c.quantity < found[0].quantity:
+            reason = RejectReason.INVALID_ORDER
+        else:
+            order = found[0]
+            released = order.quantity - c.quantity
+            order.quantity, order.remaining = c.quantity, order.remaining - released
+            self.update_id += 1
+            return [
+                OrderAmended(order.order_id, order.account, order.side, order.price, c.quantity,
+                             released, c.ts)
+            ]  # fmt: skip
+        return [AmendRejected(c.order_id, c.account, reason, c.ts)]
 
     def depth(self, side: Side) -> list[PriceLevel]:
         totals = self.totals(side)

@@ -11,11 +11,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cryptex.wire import (
+    AmendOrder,
     CancelAllOrders,
     CancelOrder,
     Command,
     Event,
     OrderAccepted,
+    OrderAmended,
     OrderCancelled,
     OrderExpired,
     OrderType,
@@ -26,6 +28,8 @@ from cryptex.wire import (
     TimeInForce,
     TradeExecuted,
     TradingState,
+    decode_snapshot,
+    encode,
 )
 from cryptex_engine.book import OrderBook
 from tests.unit.book.orders import resting
@@ -85,6 +89,18 @@ place = st.builds(
     st.one_of(st.just(0), st.just(0), st.just(0), st.integers(-1, 1_200)),
 )
 cancel = st.builds(CancelPick, st.integers(0, 200), st.integers(1, 4))
+
+
+@dataclass(frozen=True)
+class AmendPick:
+    """An amend of the `pick`-th order placed so far to `quantity` lots."""
+
+    pick: int
+    account: int
+    quantity: int
+
+
+amend = st.builds(AmendPick, st.integers(0, 200), st.integers(1, 4), st.integers(0, 12))
 # Trading-state changes are rare and mostly back to Active; Closed (terminal) rarer still, or
 # it would end most runs early.
 state_change = st.builds(
@@ -95,11 +111,13 @@ state_change = st.builds(
     ),
     st.just(TS),
 )
-Operation = PlaceOrder | CancelPick | SetTradingState | CancelAllOrders
+Operation = PlaceOrder | CancelPick | AmendPick | SetTradingState | CancelAllOrders
 operation: st.SearchStrategy[Operation] = st.integers(0, 199).flatmap(
     lambda draw: (
         place
-        if draw < 140
+        if draw < 130
+        else amend
+        if draw < 150
         else cancel
         if draw < 184
         else state_change
@@ -129,6 +147,11 @@ def to_commands(ops: list[Operation]) -> list[Command]:
                 commands.append(CancelOrder(order_id, account, ts))
             else:
                 commands.append(CancelOrder(1_000 + op.pick, op.account, ts))
+        elif isinstance(op, AmendPick):
+            if placed:
+                order_id, owner = placed[op.pick % len(placed)]
+                account = owner if op.pick % 9 else op.account
+                commands.append(AmendOrder(order_id, account, op.quantity, ts))
         else:
             commands.append(msgspec.structs.replace(op, ts=ts))
     return commands
@@ -152,6 +175,24 @@ def test_fast_book_agrees_with_the_reference(ops: list[Operation]) -> None:
     assert_every_lot_accounted_for(all_events, fast)
 
 
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(operations, st.integers(0, 200))
+def test_restore_midway_then_continue_matches_an_uninterrupted_run(
+    ops: list[Operation], cut: int
+) -> None:
+    commands = to_commands(ops)
+    cut %= len(commands) + 1
+    uninterrupted = OrderBook()
+    expected = [uninterrupted.apply(command) for command in commands]
+    first = OrderBook()
+    for command in commands[:cut]:
+        first.apply(command)
+    resumed = OrderBook.restore(decode_snapshot(encode(first.snapshot())))
+    assert [resumed.apply(command) for command in commands[cut:]] == expected[cut:]
+    assert resumed.state_hash() == uninterrupted.state_hash()
+    resumed.check_invariants()
+
+
 def assert_every_lot_accounted_for(events: list[Event], book: OrderBook) -> None:
     """Each accepted lot is traded, cancelled, expired or still resting, exactly once; each
     trade has one maker and one taker, two different orders of two different accounts."""
@@ -167,6 +208,8 @@ def assert_every_lot_accounted_for(events: list[Event], book: OrderBook) -> None
             settled[event.taker_order_id] += event.quantity
         elif isinstance(event, OrderCancelled | OrderExpired):
             settled[event.order_id] += event.remaining
+        elif isinstance(event, OrderAmended):
+            settled[event.order_id] += event.released
     for order in book.snapshot().orders:
         settled[order.order_id] += order.remaining
     assert settled == accepted

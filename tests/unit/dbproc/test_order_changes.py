@@ -12,6 +12,7 @@ from cryptex.ledger import OrderRecord
 from cryptex.markets import load_manifest
 from cryptex.wire import (
     OrderAccepted,
+    OrderAmended,
     OrderFilled,
     OrderRejected,
     OrderStatus,
@@ -114,3 +115,17 @@ def test_a_placement_is_read_from_the_ledger_records_fields_by_their_names() -> 
     assert Placement.from_values([fields[name] for name in Placement._fields]) == placement()
     with pytest.raises(msgspec.ValidationError):
         Placement.from_values([*(fields[name] for name in Placement._fields[:-1]), "yesterday"])
+
+
+def test_an_amend_lowers_the_quantity_to_its_lowest_in_any_order() -> None:
+    batch = collect([("1-0", {b"e": encode([
+        OrderAccepted(2, 8, Side.BUY, 15_100, 1_500, TS),
+        OrderAmended(2, 8, Side.BUY, 15_100, 900, 600, TS + 2),
+        OrderAmended(2, 8, Side.BUY, 15_100, 1_200, 300, TS + 1),  # older, written later
+    ])})])  # fmt: skip
+    change = changes(batch, set(), SOL_USDC)[2]
+    assert (change.quantity, change.updated, change.changes_anything) == (900, TS + 2, True)
+    accepted = batch.placed[2]
+    row = placed_row(accepted, placement(), change)
+    assert row is not None
+    assert (row.quantity, row.status) == (900, "NEW")

@@ -8,7 +8,15 @@ from pathlib import Path
 from cryptex import keys
 from cryptex.ledger import SettleBatch
 from cryptex.markets import MarketSpec, load_manifest
-from cryptex.wire import Fill, OrderReply, OrderStatus, PlaceOrder, Side, TimeInForce
+from cryptex.wire import (
+    AmendOrder,
+    Fill,
+    OrderReply,
+    OrderStatus,
+    PlaceOrder,
+    Side,
+    TimeInForce,
+)
 from cryptex_engine.book import OrderBook
 from cryptex_engine.settlement import BatchOutcome, Settlement
 from cryptex_engine.ticker import RollingTicker
@@ -25,7 +33,9 @@ def placed(market: MarketSpec, order_id: int, account: int, side: Side, ticks: i
     )  # fmt: skip
 
 
-def settle(commands: list[PlaceOrder]) -> tuple[SettleBatch, BatchOutcome, Settlement]:
+def settle(
+    commands: list[PlaceOrder | AmendOrder],
+) -> tuple[SettleBatch, BatchOutcome, Settlement]:
     book, settlement = OrderBook(), Settlement(SOL_USDC, {}, RollingTicker())
     batch, outcome = SettleBatch(), BatchOutcome()
     for command in commands:
@@ -80,3 +90,19 @@ def test_a_book_rejection_gives_back_the_commands_lock() -> None:
     batch, outcome, _ = settle([command])
     assert outcome.replies["api-1"] == [OrderReply(1, OrderStatus.REJECTED, 0, [], "INVALID_ORDER")]
     assert moves(batch) == {}  # it locked nothing, so nothing comes back
+
+
+def test_an_amend_releases_the_lock_of_the_lots_taken_off() -> None:
+    buy = placed(SOL_USDC, 1, 1, Side.BUY, 10_000, 100)
+    batch, outcome, settlement = settle([
+        placed(SOL_USDC, 2, 2, Side.SELL, 10_000, 30),
+        buy,  # takes 30 lots, rests 70
+        AmendOrder(1, 1, 40, 1_000, "api-1"),  # 60 lots taken off
+    ])  # fmt: skip
+    released = SOL_USDC.buy_lock(10_000, 60)
+    assert moves(batch)[(1, "USDC")] == released
+    # The 30 lots it took used their whole per-lot lock (the 0.2 % taker fee is the reserve):
+    # what is left is exactly the lock of the 10 lots still resting.
+    assert settlement.funds[1].locked == SOL_USDC.buy_lock(10_000, 10)
+    assert batch._records[1]["quantity"] == "40"
+    assert outcome.replies["api-1"][-1] == OrderReply(1, OrderStatus.PARTIALLY_FILLED, 30)
