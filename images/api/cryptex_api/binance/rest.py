@@ -363,7 +363,7 @@ async def _new_order(request: Request, *, test: bool) -> Response:
     if test:
         command = native.place_order(
             order, market, order_id=0, account=call.who.account, ts=now_ms(), reply_to="",
-            protection_price=0,
+            protection_price=0, best=0,  # its quantity is whole lots already (_quantity)
         )  # fmt: skip
         if command.price:  # a MARKET order's notional is judged at the depth when placed
             try:
