@@ -38,9 +38,10 @@ install: ## create .venv and install the workspace with its pinned dev tools
 	rm -f $(INSTALLED)
 	$(MAKE) --no-print-directory $(INSTALLED)
 
-# What the integration and end-to-end tiers run (promtool, Debian's `prometheus`, is optional:
-# the chart's checks that need it skip without it; .ci/run installs it).
-TEST_DEBS := redis-server postgresql
+# What the integration and end-to-end tiers run: the stores, and the monitoring that `make up`
+# runs and tests/e2e/test_monitoring.py proves the chart's dashboards and alerts on.
+TEST_DEBS := redis-server postgresql prometheus prometheus-alertmanager \
+  prometheus-redis-exporter prometheus-postgres-exporter
 
 .PHONY: debs
 debs: ## install the Debian packages the tests need when missing (apt-get; root or sudo)

@@ -12,8 +12,11 @@ PostgreSQL cannot reach the data dir, its cluster goes to that user's home and
 `<data dir>/postgres` links there), applies the migrations, lists the markets of
 `crds/examples/` in the Redis registry, and starts one engine per market, the REST API, the
 WebSocket server, the DB processor and the market maker (when `cryptex_mm` is installed, with an
-account of its own). It waits until every one answers its health check, then prints the URLs,
-an admin token and a funded demo trader. With CRYPTEX_REDIS_URL or CRYPTEX_DATABASE_URL set,
+account of its own), then the monitoring (unless --no-monitoring): the Redis and PostgreSQL
+exporters, Alertmanager with a webhook receiver that writes `<data dir>/logs/alerts.log`, and
+Prometheus, configured from this run's processes with the chart's alert rules (monitoring.py).
+It waits until every one answers its health check, then prints the URLs, an admin token and a
+funded demo trader. With CRYPTEX_REDIS_URL or CRYPTEX_DATABASE_URL set,
 that server is used instead of a local one.
 
 Everything lasts across restarts: Redis's append-only file, PostgreSQL's cluster, the JWT secret
@@ -50,6 +53,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import monitoring  # beside this file (the script's directory is first on sys.path)
+
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_DATA_DIR = ROOT / ".cryptex"
 DEFAULT_MARKETS = ROOT / "crds" / "examples"
@@ -59,6 +64,19 @@ _REEXEC_MARK = "CRYPTEX_STACK_REEXEC"
 # Off the defaults of system-wide Redis and PostgreSQL (6379, 5432, and the next ports Debian
 # gives further PostgreSQL clusters), so a packaged server that apt started does not collide.
 DEFAULT_PORTS = {"api": 8000, "ws": 8001, "redis": 6390, "postgres": 5490, "metrics": 9110}
+# The monitoring's, off Prometheus's (9090), Alertmanager's (9093, 9094) and the exporters'
+# (9121, 9187) for the same reason.
+MONITORING_PORTS = {
+    "prometheus": 9190, "alertmanager": 9193, "alert_sink": 9194, "redis_exporter": 9221,
+    "postgres_exporter": 9287,
+}  # fmt: skip
+# Debian's packages of the monitoring, and the binaries each brings.
+MONITORING_DEBS = {
+    "prometheus": ("prometheus",),
+    "prometheus-alertmanager": ("prometheus-alertmanager", "alertmanager"),
+    "prometheus-redis-exporter": ("prometheus-redis-exporter", "redis_exporter"),
+    "prometheus-postgres-exporter": ("prometheus-postgres-exporter", "postgres_exporter"),
+}  # fmt: skip
 
 # Stop order: stage 0 first. Clients go before what they use; storage goes last.
 STAGE_MM, STAGE_EDGE, STAGE_CORE, STAGE_STORAGE, STAGE_SUPERVISOR = 0, 1, 2, 3, -1
@@ -102,11 +120,18 @@ class Ports:
     dbproc: int  # metrics and /healthz
     ws_metrics: int
     mm: int
+    prometheus: int
+    alertmanager: int
+    alert_sink: int  # Alertmanager's webhook receiver, writing alerts.log
+    redis_exporter: int
+    postgres_exporter: int
     engines: dict[str, int] = field(default_factory=dict)  # by market symbol
 
     def all(self) -> list[int]:
         fixed = [self.api, self.ws, self.redis, self.postgres, self.dbproc, self.ws_metrics]
-        return [*fixed, self.mm, *self.engines.values()]
+        monitoring = [self.prometheus, self.alertmanager, self.alert_sink, self.redis_exporter,
+                      self.postgres_exporter]  # fmt: skip
+        return [*fixed, self.mm, *monitoring, *self.engines.values()]
 
 
 def free_ports(count: int) -> list[int]:
@@ -146,6 +171,11 @@ def choose_ports(args: argparse.Namespace, data: Path, symbols: Sequence[str]) -
         dbproc=pick("dbproc", args.metrics_port, base),
         ws_metrics=pick("ws_metrics", None if args.metrics_port is None else base + 1, base + 1),
         mm=pick("mm", None if args.metrics_port is None else base + 2, base + 2),
+        prometheus=pick("prometheus", None, MONITORING_PORTS["prometheus"]),
+        alertmanager=pick("alertmanager", None, MONITORING_PORTS["alertmanager"]),
+        alert_sink=pick("alert_sink", None, MONITORING_PORTS["alert_sink"]),
+        redis_exporter=pick("redis_exporter", None, MONITORING_PORTS["redis_exporter"]),
+        postgres_exporter=pick("postgres_exporter", None, MONITORING_PORTS["postgres_exporter"]),
     )
     saved_engines: dict[str, int] = saved.get("engines", {})
     for index, symbol in enumerate(symbols):
@@ -217,6 +247,8 @@ class Proc:
     stop_signal: str = "SIGTERM"
     health: str | None = None  # URL answering 200 when healthy
     log: str | None = None
+    # Its command line as started (Redis and PostgreSQL rewrite what /proc shows).
+    argv: list[str] = field(default_factory=list)
     popen: subprocess.Popen[bytes] | None = field(default=None, repr=False, compare=False)
 
     def alive(self) -> bool:
@@ -233,6 +265,7 @@ class Proc:
         return {
             "name": self.name, "pid": self.pid, "start": self.start, "stage": self.stage,
             "stop_signal": self.stop_signal, "health": self.health, "log": self.log,
+            "argv": self.argv,
         }  # fmt: skip
 
 
@@ -325,7 +358,7 @@ class Supervisor:
             )  # fmt: skip
         proc = Proc(
             name, popen.pid, _proc_start_time(popen.pid), stage, stop_signal, health,
-            str(log_path), popen,
+            str(log_path), list(argv), popen,
         )  # fmt: skip
         self.procs.append(proc)
         self.save_pids()
@@ -440,12 +473,14 @@ def start_redis(sup: Supervisor, port: int) -> tuple[Proc, str]:
         raise StackError("redis-server is not installed")
     directory = sup.data / "redis"
     directory.mkdir(parents=True, exist_ok=True)
+    # The chart's ceiling, as in a cluster: the Redis memory alert and panel divide by it.
+    maxmemory = str(monitoring.chart_values()["redis"]["maxmemory"])
     proc = sup.spawn(
         "redis",
         [
             binary, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(directory),
             "--appendonly", "yes", "--appendfsync", "always", "--save", "",
-            "--daemonize", "no",
+            "--maxmemory", maxmemory, "--maxmemory-policy", "noeviction", "--daemonize", "no",
         ],
         stage=STAGE_STORAGE,
     )  # fmt: skip
@@ -794,6 +829,112 @@ def start_market_maker(
     return {**person, "account": mm_id}
 
 
+def monitoring_binaries() -> dict[str, str | None]:
+    """Debian package -> the path of its binary (None: not installed)."""
+    found: dict[str, str | None] = {}
+    for package, names in MONITORING_DEBS.items():
+        found[package] = next((path for n in names if (path := shutil.which(n))), None)
+    return found
+
+
+def start_monitoring(
+    sup: Supervisor, wiring: Wiring, services: Sequence[Proc], args: argparse.Namespace
+) -> dict[str, Any]:
+    """The exporters of Redis and PostgreSQL, Alertmanager with the webhook receiver that
+    writes alerts.log, and Prometheus scraping every process of the run with the chart's rules.
+    Data under <data dir>/prometheus and <data dir>/alertmanager; configuration, generated at
+    each `up`, under <data dir>/monitoring."""
+    binaries = monitoring_binaries()
+    ports, interval = wiring.ports, args.monitoring_interval
+    config = sup.data / "monitoring"
+    config.mkdir(parents=True, exist_ok=True)
+    local = "127.0.0.1"
+    exporters = [
+        sup.spawn(
+            "redis-exporter",
+            [str(binaries["prometheus-redis-exporter"]), "-redis.addr", wiring.redis_url,
+             "-web.listen-address", f"{local}:{ports.redis_exporter}"],
+            stage=STAGE_EDGE, health=f"http://{local}:{ports.redis_exporter}/metrics",
+        ),
+        sup.spawn(
+            "postgres-exporter",
+            [str(binaries["prometheus-postgres-exporter"]),
+             f"--web.listen-address={local}:{ports.postgres_exporter}"],
+            stage=STAGE_EDGE, health=f"http://{local}:{ports.postgres_exporter}/metrics",
+            env={**os.environ, "DATA_SOURCE_NAME": with_query(wiring.database_url,
+                                                              "sslmode=disable")},
+        ),
+    ]  # fmt: skip
+    alerts_log = sup.logs / "alerts.log"
+    sink = sup.spawn(
+        "alert-sink",
+        [sys.executable, str(Path(__file__).with_name("alert_sink.py")),
+         "--port", str(ports.alert_sink), "--log", str(alerts_log)],
+        stage=STAGE_EDGE, health=f"http://{local}:{ports.alert_sink}/healthz",
+    )  # fmt: skip
+    alertmanager_yml = config / "alertmanager.yml"
+    alertmanager_yml.write_text(monitoring.dump(monitoring.alertmanager_config(
+        f"http://{local}:{ports.alert_sink}/", interval_s=interval
+    )))  # fmt: skip
+    (sup.data / "alertmanager").mkdir(exist_ok=True)
+    alertmanager = sup.spawn(
+        "alertmanager",
+        [str(binaries["prometheus-alertmanager"]), f"--config.file={alertmanager_yml}",
+         f"--storage.path={sup.data / 'alertmanager'}",
+         f"--web.listen-address={local}:{ports.alertmanager}",
+         "--cluster.listen-address="],  # one instance: no gossip port
+        stage=STAGE_EDGE, health=f"http://{local}:{ports.alertmanager}/-/ready",
+    )  # fmt: skip
+    rules = config / "rules.yaml"
+    rules.write_text(monitoring.dump(monitoring.render_rules(
+        len(wiring.symbols), hold=args.alert_for, thresholds=dict(args.alert_threshold)
+    )))  # fmt: skip
+    prometheus_yml = config / "prometheus.yml"
+    prometheus_yml.write_text(monitoring.dump(monitoring.prometheus_config(
+        scrape_targets(wiring, services), interval_s=interval,
+        alertmanager=f"{local}:{ports.alertmanager}", rule_file=rules,
+    )))  # fmt: skip
+    (sup.data / "prometheus").mkdir(exist_ok=True)
+    prometheus = sup.spawn(
+        "prometheus",
+        [str(binaries["prometheus"]), f"--config.file={prometheus_yml}",
+         f"--storage.tsdb.path={sup.data / 'prometheus'}",
+         f"--web.listen-address={local}:{ports.prometheus}", "--web.enable-lifecycle"],
+        # First to stop: stopping the stack must not look like an outage to the alerts.
+        stage=STAGE_MM, health=f"http://{local}:{ports.prometheus}/-/ready",
+    )  # fmt: skip
+    sup.wait_healthy([*exporters, sink, alertmanager, prometheus], args.timeout)
+    return {
+        "prometheus": f"http://{local}:{ports.prometheus}",
+        "alertmanager": f"http://{local}:{ports.alertmanager}",
+        "alerts_log": str(alerts_log), "interval_s": interval,
+    }  # fmt: skip
+
+
+def with_query(url: str, query: str) -> str:
+    return f"{url}{'&' if '?' in url else '?'}{query}"
+
+
+def scrape_targets(wiring: Wiring, services: Sequence[Proc]) -> list[monitoring.Target]:
+    """Every process of the run that serves /metrics, under its chart job name."""
+    ports, local = wiring.ports, "127.0.0.1"
+    running = {proc.name for proc in services}
+    targets = [
+        monitoring.Target("engine", f"engine-{symbol}", f"{local}:{port}")
+        for symbol, port in ports.engines.items()
+    ]
+    targets += [
+        monitoring.Target("api", "api", f"{local}:{ports.api}"),
+        monitoring.Target("ws", "ws", f"{local}:{ports.ws_metrics}"),
+        monitoring.Target("dbproc", "dbproc", f"{local}:{ports.dbproc}"),
+        monitoring.Target("redis", "redis", f"{local}:{ports.redis_exporter}"),
+        monitoring.Target("postgres", "postgres", f"{local}:{ports.postgres_exporter}"),
+    ]
+    if "mm" in running:
+        targets.append(monitoring.Target("mm", "mm", f"{local}:{ports.mm}"))
+    return targets
+
+
 def _raise_interrupted(signum: int, frame: object) -> None:
     raise Interrupted(signal.Signals(signum).name)
 
@@ -818,6 +959,8 @@ def up(args: argparse.Namespace) -> int:
         missing.append("redis-server")
     if database_url is None and pg_bin is None:
         missing.append("postgresql")
+    if not args.no_monitoring:
+        missing += [deb for deb, path in monitoring_binaries().items() if path is None]
     install_packages(missing, allowed=not args.no_install)
     if database_url is None and pg_bin is None:
         pg_bin = postgres_bin_dir(args.pg_bin)
@@ -867,6 +1010,11 @@ def up(args: argparse.Namespace) -> int:
             say(f"market maker not started: cryptex_mm.__main__ is not importable{hint}")
         else:
             mm = start_market_maker(sup, wiring, admin_token, manifests, args.timeout)
+        watching: dict[str, Any] | None = None
+        if args.no_monitoring:
+            say("Prometheus and Alertmanager not started (--no-monitoring)")
+        else:
+            watching = start_monitoring(sup, wiring, sup.procs, args)
 
         state = {
             "api": wiring.api_url, "ws": wiring.ws_url, "redis": redis_url,
@@ -875,7 +1023,7 @@ def up(args: argparse.Namespace) -> int:
             "admin": {**wiring.people["admin"], "account": admin_id, "token": admin_token},
             "demo": {**wiring.people["demo"], "account": demo_id, "token": demo_token,
                      "funded": demo_funds},
-            "mm": mm, "started_in_s": round(time.monotonic() - started, 1),
+            "mm": mm, "monitoring": watching, "started_in_s": round(time.monotonic() - started, 1),
         }  # fmt: skip
         write_private(data / "stack.json", json.dumps(state, indent=2))
         print(summary(state, data, ports, detach=args.detach), flush=True)
@@ -908,6 +1056,18 @@ def watch(sup: Supervisor) -> None:
                 print(log_tail(proc.log), file=sys.stderr, flush=True)
 
 
+def monitoring_summary(state: dict[str, Any], display: Path, data: Path) -> str:
+    watching = state["monitoring"]
+    if watching is None:
+        return "  monitoring  not running (--no-monitoring)\n"
+    log = Path(watching["alerts_log"])
+    shown = display / log.relative_to(data) if log.is_relative_to(data) else log
+    return (
+        f"  Prometheus  {watching['prometheus']}   (alerts: {watching['prometheus']}/alerts)\n"
+        f"  Alertmanager {watching['alertmanager']}   (notifications: {shown})\n"
+    )
+
+
 def summary(state: dict[str, Any], data: Path, ports: Ports, *, detach: bool) -> str:
     display = data.relative_to(ROOT) if data.is_relative_to(ROOT) else data
     engines = ", ".join(f"{s} :{p}" for s, p in ports.engines.items())
@@ -936,7 +1096,7 @@ Cryptex is up in {state["started_in_s"]}s (data in {display}, logs in {display}/
   PostgreSQL  {database}
   metrics     engines {engines}; dbproc :{ports.dbproc}; ws :{ports.ws_metrics}; api /metrics
   market maker {"account " + str(mm["account"]) if mm else "not running"}
-
+{monitoring_summary(state, display, data)}
 Admin ({state["admin"]["email"]}; POST /api/v1/admin/deposits and /withdrawals):
   export ADMIN={state["admin"]["token"]}
 Demo trader: account {demo["account"]}, {demo["email"]} / {demo["password"]}, funded with {funded}
@@ -1047,6 +1207,23 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     )  # fmt: skip
     start.add_argument("--markets", type=Path, default=DEFAULT_MARKETS, help="Market manifests")
     start.add_argument("--no-mm", action="store_true", help="do not start the market maker")
+    start.add_argument(
+        "--no-monitoring", action="store_true",
+        help="do not start Prometheus, Alertmanager and the Redis and PostgreSQL exporters",
+    )  # fmt: skip
+    start.add_argument(
+        "--monitoring-interval", type=float, default=5.0,
+        help="seconds between scrapes and rule evaluations; Alertmanager's waits (default 5)",
+    )  # fmt: skip
+    start.add_argument(
+        "--alert-for", metavar="DURATION",
+        help="every alert rule's `for` (e.g. 5s; tests): default, the chart's own",
+    )  # fmt: skip
+    start.add_argument(
+        "--alert-threshold", metavar="NAME=VALUE", action="append", default=[],
+        type=lambda text: tuple(text.split("=", 1)),
+        help="a threshold of the chart's monitoring.alerts values (repeatable; tests)",
+    )  # fmt: skip
     start.add_argument("--no-install", action="store_true", help="never run apt-get")
     start.add_argument("--pg-bin", type=Path, help="PostgreSQL's bin directory")
     start.add_argument("--venv", type=Path, default=ROOT / ".venv", help="(default: .venv)")
