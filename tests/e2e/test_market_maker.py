@@ -28,7 +28,7 @@ pytestmark = pytest.mark.skipif(
 
 @pytest.fixture(scope="module")
 def stack_with_mm() -> Iterator[StackRun]:
-    run = StackRun()
+    run = StackRun("--no-monitoring")
     try:
         run.up()
         yield run

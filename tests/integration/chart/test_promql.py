@@ -26,6 +26,7 @@ from cryptex_engine.service import EngineMetrics
 from cryptex_mm.metrics import MmMetrics
 from cryptex_ws.metrics import WsMetrics
 from tests.e2e.harness import StackRun
+from tests.e2e.monitoring import monitoring
 from tests.integration.chart.chart import CHART, SCENARIOS, Rendered
 
 DASHBOARDS = sorted((CHART / "dashboards").glob("*.json"))
@@ -138,6 +139,14 @@ def test_rules_pass_promtool(
         return
     groups = [group for rules in rule_sets for group in rules["spec"]["groups"]]
     _promtool_check(promtool, groups, tmp_path)
+
+
+def test_the_local_stack_runs_the_chart_rules(rendered: dict[str, Rendered]) -> None:
+    """One rule source: the stack's renderer gives, for the chart's markets and thresholds,
+    exactly the groups of the chart's PrometheusRule."""
+    (rules,) = rendered["default"].of_kind("PrometheusRule")
+    values = yaml.safe_load((CHART / "values.yaml").read_text())
+    assert monitoring.render_rules(len(values["markets"])) == {"groups": rules["spec"]["groups"]}
 
 
 def test_required_alerts_exist(rendered: dict[str, Rendered]) -> None:
@@ -267,7 +276,7 @@ def _declared(holder: object) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def whole_stack() -> Iterator[StackRun]:
     """Every service as a process (`make up`'s program on free ports), market maker included."""
-    run = StackRun()
+    run = StackRun("--no-monitoring")
     try:
         run.up()
         yield run
