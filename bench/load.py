@@ -26,12 +26,15 @@ figures
     The load generator shares the machine with the stack: its own CPU seconds are reported.
     At the end every trader's remaining orders are cancelled, so the book is left as found.
 
-A latency plot (CDF, log time axis) is written as a PNG by a small pure-Python writer (zlib),
-to `--plot` (default `.cryptex/load-latency.png`). Human lines go to stderr; the last line on
-stdout is one JSON object of every figure.
+Pictures (matplotlib): the latency CDFs (log time axis) to `--plot` (default
+`.cryptex/load-latency.png`), and, when the stack runs its Prometheus, the run's key series as
+it recorded them (commands per second, order acknowledgement p50/p90/p99, engine stream lag,
+WebSocket messages sent) to `--charts` (default `.cryptex/load-prometheus.png`). Human lines go
+to stderr; the last line on stdout is one JSON object of every figure.
 
     python bench/load.py [--traders 20] [--seconds 20] [--market SOL_USDC] [--api URL]
-        [--ws URL] [--admin-token TOKEN] [--stack-dir .cryptex] [--plot FILE] [--seed 7]
+        [--ws URL] [--admin-token TOKEN] [--stack-dir .cryptex] [--plot FILE] [--charts FILE]
+        [--seed 7]
 """
 
 from __future__ import annotations
@@ -42,11 +45,9 @@ import json
 import math
 import os
 import random
-import struct
 import sys
 import time
 import uuid
-import zlib
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -80,6 +81,8 @@ class Target:
     ws: str
     admin_token: str
     admin_login: dict[str, str] | None  # to sign in again when the token has expired
+    prometheus: str | None  # the stack's monitoring, when it runs
+    interval_s: float  # its scrape interval
 
 
 def find_target(args: argparse.Namespace) -> Target:
@@ -94,6 +97,8 @@ def find_target(args: argparse.Namespace) -> Target:
         api=(args.api or state.get("api") or "http://127.0.0.1:8000").rstrip("/"),
         ws=args.ws or state.get("ws") or "ws://127.0.0.1:8001/",
         admin_token=token, admin_login=None if args.admin_token else login,
+        prometheus=(state.get("monitoring") or {}).get("prometheus"),
+        interval_s=float((state.get("monitoring") or {}).get("interval_s", 5)),
     )  # fmt: skip
 
 
@@ -348,134 +353,95 @@ def line(name: str, figures: dict[str, float | None], count: int) -> str:
     return f"  {name:<30} {parts or '(none)'} ms  (n={count})"
 
 
-# ------------------------------------------------------------------ the plot (PNG, no dependency)
+# ------------------------------------------------------------------ the pictures (matplotlib)
 
-# A 3x5 pixel font: each glyph is 15 bits, row by row.
-GLYPHS = {
-    "0": "111101101101111", "1": "010110010010111", "2": "111001111100111",
-    "3": "111001111001111", "4": "101101111001001", "5": "111100111001111",
-    "6": "111100111101111", "7": "111001001001001", "8": "111101111101111",
-    "9": "111101111001111", "A": "010101111101101", "B": "110101110101110",
-    "C": "011100100100011", "D": "110101101101110", "E": "111100110100111",
-    "F": "111100110100100", "G": "011100101101011", "H": "101101111101101",
-    "I": "111010010010111", "K": "101101110101101", "L": "100100100100111",
-    "M": "101111111101101", "N": "110101101101101", "O": "010101101101010",
-    "P": "110101110100100", "R": "110101110101101", "S": "011100010001110",
-    "T": "111010010010010", "U": "101101101101111", "V": "101101101101010",
-    "W": "101101111111101", "X": "101101010101101", "Y": "101101010010010",
-    " ": "000000000000000", ".": "000000000000010", "%": "101001010100101",
-    "-": "000000111000000", ":": "000010000010000", "/": "001001010100100",
-    "(": "010100100100010", ")": "010001001001010", ",": "000000000010100",
-    "=": "000111000111000",
-}  # fmt: skip
-WHITE, BLACK, GREY = (255, 255, 255), (30, 30, 30), (215, 215, 215)
-TAIL_NINES = 3  # the plot's top: 99.9%
-COLOURS = [(31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40)]
-
-
-class Canvas:
-    def __init__(self, width: int, height: int) -> None:
-        self.width, self.height = width, height
-        self.pixels = bytearray(bytes(WHITE) * width * height)
-
-    def dot(self, x: int, y: int, colour: tuple[int, int, int]) -> None:
-        if 0 <= x < self.width and 0 <= y < self.height:
-            at = (y * self.width + x) * 3
-            self.pixels[at : at + 3] = bytes(colour)
-
-    def line(self, x0: int, y0: int, x1: int, y1: int, colour: tuple[int, int, int]) -> None:
-        steps = max(abs(x1 - x0), abs(y1 - y0), 1)
-        for i in range(steps + 1):
-            x, y = x0 + (x1 - x0) * i // steps, y0 + (y1 - y0) * i // steps
-            self.dot(x, y, colour)
-            self.dot(x, y + 1, colour)  # two pixels thick
-
-    def box(self, x: int, y: int, w: int, h: int, colour: tuple[int, int, int]) -> None:
-        for row in range(y, y + h):
-            for col in range(x, x + w):
-                self.dot(col, row, colour)
-
-    def text(self, x: int, y: int, text: str, colour: tuple[int, int, int] = BLACK) -> None:
-        scale = 2
-        for char in text.upper():
-            bits = GLYPHS.get(char, GLYPHS[" "])
-            for i, bit in enumerate(bits):
-                if bit == "1":
-                    self.box(x + (i % 3) * scale, y + (i // 3) * scale, scale, scale, colour)
-            x += 4 * scale
-
-    def png(self) -> bytes:
-        stride = self.width * 3
-        raw = b"".join(
-            b"\x00" + bytes(self.pixels[row * stride : (row + 1) * stride])
-            for row in range(self.height)
-        )
-
-        def chunk(tag: bytes, data: bytes) -> bytes:
-            crc = zlib.crc32(tag + data) & 0xFFFFFFFF
-            return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", crc)
-
-        header = struct.pack(">IIBBBBB", self.width, self.height, 8, 2, 0, 0, 0)  # 8-bit RGB
-        return b"".join([
-            b"\x89PNG\r\n\x1a\n", chunk(b"IHDR", header),
-            chunk(b"IDAT", zlib.compress(raw, 9)), chunk(b"IEND", b""),
-        ])  # fmt: skip
+TAIL_NINES = 3  # the latency plot's top: 99.9%
+_ORDER_BUCKETS = (
+    'sum by (le) (rate(cryptex_api_request_seconds_bucket{{method="POST", '
+    'route="/api/v1/order"}}[{w}]))'
+)
+# The key series of a run, from the stack's Prometheus: title -> {legend: query}. `{w}` is the
+# rate window, a few scrape intervals.
+PROMETHEUS_CHARTS = {
+    "Commands per second (engines)": {
+        "{type}": "sum by (type) (rate(cryptex_engine_commands_total[{w}]))",
+    },
+    "POST /api/v1/order latency (s)": {
+        f"p{q * 100:g}": f"histogram_quantile({q}, {_ORDER_BUCKETS})" for q in (0.5, 0.9, 0.99)
+    },
+    "Engine stream lag (commands)": {"{market}": "max by (market) (cryptex_engine_stream_lag)"},
+    "WebSocket messages sent per second": {
+        "sent": "sum(rate(cryptex_ws_messages_sent_total[{w}]))",
+    },
+}
 
 
 def plot(path: Path, series: dict[str, list[float]], title: str) -> None:
     """Latency CDFs: share of samples at or below a latency (ms, log axis), on an axis of
-    nines so that the tail shows."""
-    width, height = 900, 520
-    left, right, top, bottom = 70, 20, 50, 60
-    canvas = Canvas(width, height)
-    samples = [v for values in series.values() for v in values if v > 0]
-    low = 10 ** math.floor(math.log10(min(samples))) if samples else 0.1
-    high = 10 ** math.ceil(math.log10(max(samples))) if samples else 1000.0
-    plot_w, plot_h = width - left - right, height - top - bottom
+    nines so that the tail shows (0, 90, 99 and 99.9% equally far apart)."""
+    import matplotlib
 
-    def x_of(ms: float) -> int:
-        return left + round((math.log10(ms) - math.log10(low)) / math.log10(high / low) * plot_w)
+    matplotlib.use("Agg")  # files only, no display
+    import matplotlib.pyplot as plt
 
-    def y_of(share: float) -> int:
-        # Tails spread out: 0, 90, 99 and 99.9% are equally far apart.
-        nines = min(TAIL_NINES, -math.log10(max(1.0 - share, 10**-TAIL_NINES)))
-        return top + plot_h - round(nines / TAIL_NINES * plot_h)
-
-    def label(x: int, y: int, text: str) -> None:
-        width = len(text) * 8
-        canvas.text(min(max(x - width // 2, 0), canvas.width - width), y, text)
-
-    canvas.text(left, 14, title)
-    decade = low
-    while decade <= high * 1.001:
-        for step in (1, 2, 5):
-            ms = decade * step
-            if ms <= high * 1.001:
-                canvas.line(x_of(ms), top, x_of(ms), top + plot_h, GREY)
-                if step == 1 or plot_w / math.log10(high / low) > 300:
-                    label(x_of(ms), top + plot_h + 10, f"{ms:g}")
-        decade *= 10
-    for share in (0.0, 0.5, 0.9, 0.99, 0.999):
-        canvas.line(left, y_of(share), left + plot_w, y_of(share), GREY)
-        canvas.text(8, y_of(share) - 5, f"{share * 100:g}%")
-    canvas.line(left, top, left, top + plot_h, BLACK)
-    canvas.line(left, top + plot_h, left + plot_w, top + plot_h, BLACK)
-    label(left + plot_w // 2, height - 24, "LATENCY (MS), SHARE OF SAMPLES AT OR BELOW")
-    for index, (name, values) in enumerate(series.items()):
-        colour = COLOURS[index % len(COLOURS)]
+    figure, axes = plt.subplots(figsize=(9, 5.2), layout="constrained")
+    for name, values in series.items():
         ordered = sorted(v for v in values if v > 0)
-        step = max(1, len(ordered) // 2000)
-        previous: tuple[int, int] | None = None
-        for i in range(0, len(ordered), step):
-            point = (x_of(ordered[i]), y_of((i + 1) / len(ordered)))
-            if previous is not None:
-                canvas.line(*previous, *point, colour)
-            previous = point
-        legend_y = top + 12 + 18 * index  # top left: no curve gets there
-        canvas.box(left + 16, legend_y, 14, 10, colour)
-        canvas.text(left + 36, legend_y, f"{name} (N={len(values)})")
+        if not ordered:
+            continue
+        nines = [
+            min(TAIL_NINES, -math.log10(max(1.0 - (i + 1) / len(ordered), 10**-TAIL_NINES)))
+            for i in range(len(ordered))
+        ]
+        axes.plot(ordered, nines, label=f"{name} (n={len(values)})")
+    axes.set_xscale("log")
+    axes.set_yticks(range(TAIL_NINES + 1), ["0%", "90%", "99%", "99.9%"])
+    axes.set_xlabel("latency (ms)")
+    axes.set_ylabel("share of samples at or below")
+    axes.grid(True, which="both", alpha=0.3)
+    axes.legend(loc="upper left")
+    axes.set_title(title)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(canvas.png())
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+
+
+async def prometheus_charts(
+    http: aiohttp.ClientSession, prometheus: str, interval_s: float, span: tuple[float, float],
+    path: Path, title: str,
+) -> None:  # fmt: skip
+    """The run's key series as Prometheus recorded them, one panel each, from `span` (unix
+    seconds) with a margin of a few scrapes on each side."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    window = f"{max(4 * interval_s, 15):g}s"
+    start, end = span[0] - 3 * interval_s, span[1] + 3 * interval_s
+    figure, grid = plt.subplots(2, 2, figsize=(12, 7), layout="constrained", sharex=True)
+    for axes, (chart, queries) in zip(grid.flat, PROMETHEUS_CHARTS.items(), strict=True):
+        for legend, query in queries.items():
+            params = {"query": query.format(w=window), "start": str(start), "end": str(end),
+                      "step": f"{interval_s:g}s"}  # fmt: skip
+            async with http.get(f"{prometheus}/api/v1/query_range", params=params) as answer:
+                body = await answer.json()
+            if body.get("status") != "success":
+                raise SystemExit(f"Prometheus refused {query}: {body}")
+            for result in body["data"]["result"]:
+                times = [float(t) - span[0] for t, _ in result["values"]]
+                values = [float(v) for _, v in result["values"]]
+                axes.plot(times, values, label=legend.format(**result["metric"]))
+        axes.set_title(chart)
+        axes.grid(True, alpha=0.3)
+        if axes.get_legend_handles_labels()[0]:
+            axes.legend(loc="upper left", fontsize="small")
+    for axes in grid[1]:
+        axes.set_xlabel("seconds since the load started")
+    figure.suptitle(title)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
 
 
 # ------------------------------------------------------------------ main
@@ -507,10 +473,11 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         readers.append(asyncio.create_task(read_trades(public, figures)))
         log(f"{len(traders)} traders signed up, funded and connected; trading {args.seconds}s")
 
-        cpu, started = time.process_time(), time.perf_counter()
+        cpu, started, began = time.process_time(), time.perf_counter(), time.time()
         until = started + args.seconds
         await asyncio.gather(*(trade(api, t, market, mid, until, figures) for t in traders))
         wall = time.perf_counter() - started
+        finished = time.time()
         cpu = time.process_time() - cpu
         await asyncio.sleep(1.0)  # the last trades and updates in flight over WebSocket
         for ws in [public, *(t.ws for t in traders if t.ws)]:
@@ -555,6 +522,18 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     title = f"{args.traders} TRADERS {market.symbol.replace('_', '/')}: {args.seconds:g} S"
     plot(args.plot, series, title)
     log(f"plot: {args.plot}")
+    if target.prometheus is None:
+        log("no Prometheus in the stack (--no-monitoring): no charts of its series")
+    else:
+        # Its last scrapes of the run: one interval and a margin.
+        await asyncio.sleep(2 * target.interval_s)
+        async with aiohttp.ClientSession() as http:
+            await prometheus_charts(
+                http, target.prometheus, target.interval_s, (began, finished), args.charts,
+                title,
+            )  # fmt: skip
+        log(f"charts from Prometheus: {args.charts}")
+        result["charts"] = str(args.charts)
     return result
 
 
@@ -571,11 +550,15 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--admin-token", help="default: the stack's, from its stack.json")
     parser.add_argument("--stack-dir", type=Path, default=ROOT / ".cryptex")
     parser.add_argument("--plot", type=Path, help="PNG (default: <stack dir>/load-latency.png)")
+    parser.add_argument(
+        "--charts", type=Path, help="PNG (default: <stack dir>/load-prometheus.png)"
+    )
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args(argv)
     if args.traders < 1 or args.seconds <= 0:
         parser.error("--traders and --seconds must be > 0")
     args.plot = args.plot or args.stack_dir / "load-latency.png"
+    args.charts = args.charts or args.stack_dir / "load-prometheus.png"
     result = uvloop.run(run(args))
     print(json.dumps(result))
 
