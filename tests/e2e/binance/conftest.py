@@ -18,7 +18,7 @@ OPTIONS = {"fetchMarkets": {"types": ["spot"]}, "fetchCurrencies": False, "fetch
 
 @pytest.fixture(scope="module")
 def stack() -> Iterator[StackRun]:
-    run = StackRun("--no-mm")
+    run = StackRun("--no-mm", "--no-monitoring")  # test_monitoring.py proves the monitoring
     try:
         run.up()
         yield run
