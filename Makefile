@@ -34,14 +34,38 @@ $(INSTALLED): pyproject.toml constraints.txt | $(PY)
 	touch $@
 
 .PHONY: install
-install: ## create .venv and install the workspace with its pinned dev tools
+install: ## create .venv and install the workspace with its pinned dev tools; build the web app
 	rm -f $(INSTALLED)
-	$(MAKE) --no-print-directory $(INSTALLED)
+	$(MAKE) --no-print-directory $(INSTALLED) web
 
-# What the integration and end-to-end tiers run: the stores, and the monitoring that `make up`
-# runs and tests/e2e/test_monitoring.py proves the chart's dashboards and alerts on.
+# The web app (web/): npm packages pinned by package-lock.json (a stamp, again when it changes),
+# built by esbuild into web/dist (git-ignored), again when a source is newer than the build.
+# Node and npm come from Debian when missing (hack/debs.sh).
+WEB_MODULES := web/node_modules/.installed
+WEB_BUILD := web/dist/index.html
+WEB_SOURCES := $(shell find web/src -type f 2>/dev/null) web/index.html web/favicon.svg \
+	web/build.mjs web/package.json web/tsconfig.json
+
+$(WEB_MODULES): web/package-lock.json
+	command -v npm >/dev/null || hack/debs.sh nodejs npm
+	cd web && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+$(WEB_BUILD): $(WEB_SOURCES) $(WEB_MODULES)
+	cd web && npm run --silent build
+
+.PHONY: web
+web: $(WEB_BUILD) ## build the web app into web/dist when missing or stale (type check, bundle, size budget)
+
+.PHONY: web-test
+web-test: $(WEB_MODULES) ## the web app's unit tests (node --test)
+	cd web && npm test --silent
+
+# What the integration and end-to-end tiers run: the stores, the monitoring that `make up` runs
+# and tests/e2e/test_monitoring.py proves the chart's dashboards and alerts on, and the
+# chromium-headless-shell that the web app's browser tests drive.
 TEST_DEBS := redis-server postgresql prometheus prometheus-alertmanager \
-  prometheus-redis-exporter prometheus-postgres-exporter
+  prometheus-redis-exporter prometheus-postgres-exporter chromium-headless-shell
 
 .PHONY: debs
 debs: ## install the Debian packages the tests need when missing (apt-get; root or sudo)
@@ -57,7 +81,7 @@ constraints: ## re-pin constraints.txt from a fresh resolve of pyproject.toml
 	rm -rf $(VENV)-pin
 
 .PHONY: up
-up: ## run the whole exchange here: installs what is missing; Ctrl-C stops it (DETACH=1: background)
+up: web ## run the whole exchange here: installs what is missing; Ctrl-C stops it (DETACH=1: background)
 	python3 hack/stack/stack.py up --venv $(VENV) $(if $(DETACH),--detach) $(STACK_ARGS)
 
 .PHONY: down
@@ -65,7 +89,7 @@ down: ## stop the stack of `make up` (DETACH=1, or running in another terminal)
 	python3 hack/stack/stack.py down
 
 .PHONY: test
-test: $(INSTALLED) debs ## run every test tier (unit, integration, e2e); installs what is missing first
+test: $(INSTALLED) debs web web-test ## run every test tier (unit, integration, e2e, the web app's); installs what is missing first
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 .PHONY: test-slow
@@ -73,20 +97,22 @@ test-slow: $(INSTALLED) debs ## run only the slow tests (crash soak with a hundr
 	$(PY) -m pytest -m slow $(PYTEST_ARGS)
 
 .PHONY: test-unit
-test-unit: $(INSTALLED) ## run the pure unit tests only
+test-unit: $(INSTALLED) web-test ## run the pure unit tests only (the web app's too)
 	$(PY) -m pytest tests/unit $(PYTEST_ARGS)
 
 .PHONY: lint
-lint: $(INSTALLED) ## ruff lint and format check, mypy --strict, import-linter contracts
+lint: $(INSTALLED) $(WEB_MODULES) ## ruff, mypy --strict, import-linter; the web app: tsc (strict), prettier
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
+	cd web && npm run --silent typecheck && npm run --silent format:check
 
 .PHONY: fmt
-fmt: ## format and auto-fix with ruff
+fmt: $(WEB_MODULES) ## format and auto-fix with ruff; the web app with prettier
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
+	cd web && npm run --silent format
 
 .PHONY: bench
 bench: ## run the benchmarks (each prints its figures and ends with one JSON line)
@@ -95,7 +121,7 @@ bench: ## run the benchmarks (each prints its figures and ends with one JSON lin
 
 .PHONY: clean
 clean: ## remove caches and build output (keeps .venv)
-	rm -rf .pytest_cache .mypy_cache .ruff_cache build dist
+	rm -rf .pytest_cache .mypy_cache .ruff_cache build dist web/dist web/.test-build
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
 
 .PHONY: helm

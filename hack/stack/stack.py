@@ -58,6 +58,7 @@ import monitoring  # beside this file (the script's directory is first on sys.pa
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_DATA_DIR = ROOT / ".cryptex"
 DEFAULT_MARKETS = ROOT / "crds" / "examples"
+WEB_BUILD = ROOT / "web" / "dist"  # `make web`; the API serves it at /
 SERVICE_PACKAGES = ("cryptex", "cryptex_api", "cryptex_dbproc", "cryptex_engine", "cryptex_ws")
 _REEXEC_MARK = "CRYPTEX_STACK_REEXEC"
 
@@ -762,6 +763,10 @@ class Wiring:
         return {**env, **{f"CRYPTEX_{name.upper()}": value for name, value in settings.items()}}
 
 
+def web_built() -> bool:
+    return (WEB_BUILD / "index.html").is_file()
+
+
 def start_services(sup: Supervisor, wiring: Wiring) -> list[Proc]:
     """The engines, the DB processor, the API and the WebSocket server, all at once (each
     waits for what it needs by itself)."""
@@ -784,6 +789,8 @@ def start_services(sup: Supervisor, wiring: Wiring) -> list[Proc]:
                        instance="stack-dbproc"),
     ))  # fmt: skip
     admin = wiring.people["admin"]
+    # The web app, when built: the API serves it, and tells it where the WebSocket port is.
+    web = {"web_dir": str(WEB_BUILD), "web_ws_url": wiring.ws_url} if web_built() else {}
     services.append(sup.spawn(
         "api", [python, "-m", "cryptex_api"], stage=STAGE_EDGE, health=f"{wiring.api_url}/readyz",
         env=wiring.env(
@@ -791,7 +798,7 @@ def start_services(sup: Supervisor, wiring: Wiring) -> list[Proc]:
             jwt_secret=wiring.jwt_secret, dev_mode="true", faucet="true", instance="stack-api",
             bootstrap_admin_email=admin["email"], bootstrap_admin_password=admin["password"],
             # One machine signs everyone up and in from one address (tests, load runs).
-            logins_per_minute="600",
+            logins_per_minute="600", **web,
         ),
     ))  # fmt: skip
     services.append(sup.spawn(
@@ -1016,7 +1023,10 @@ def up(args: argparse.Namespace) -> int:
         else:
             watching = start_monitoring(sup, wiring, sup.procs, args)
 
+        if not web_built():
+            say("the web app is not built (`make web`, which `make up` runs): no page at /")
         state = {
+            "web": f"{wiring.api_url}/" if web_built() else None,
             "api": wiring.api_url, "ws": wiring.ws_url, "redis": redis_url,
             "database": database_url, "markets": wiring.symbols, "ports": asdict(ports),
             "logs": str(sup.logs), "postgres_data": postgres_data and str(postgres_data),
@@ -1087,8 +1097,10 @@ def summary(state: dict[str, Any], data: Path, ports: Ports, *, detach: bool) ->
         if detach
         else "Ctrl-C stops everything; `make up` again resumes with every balance and order."
     )
+    web = state["web"] or "not built: run `make web`, then `up` again"
     return f"""
 Cryptex is up in {state["started_in_s"]}s (data in {display}, logs in {display}/logs)
+  Web app     {web}
   REST        {state["api"]}/api/v1   (OpenAPI: {state["api"]}/docs)
   WebSocket   {state["ws"]}
   markets     {", ".join(state["markets"])}
@@ -1099,7 +1111,8 @@ Cryptex is up in {state["started_in_s"]}s (data in {display}, logs in {display}/
 {monitoring_summary(state, display, data)}
 Admin ({state["admin"]["email"]}; POST /api/v1/admin/deposits and /withdrawals):
   export ADMIN={state["admin"]["token"]}
-Demo trader: account {demo["account"]}, {demo["email"]} / {demo["password"]}, funded with {funded}
+Demo trader: account {demo["account"]}, {demo["email"]} / {demo["password"]} (a web app sign-in),
+  funded with {funded}
   export TOKEN={demo["token"]}
   export API={state["api"]} WS={state["ws"]} CRYPTEX_REDIS_URL={state["redis"]}
 

@@ -90,6 +90,11 @@ class ApiSettings(CommonSettings):
     api_key_encryption_secret: str = ""
     # Binance-compatible API: request weight per client address and minute (X-MBX-USED-WEIGHT-1M)
     request_weight_per_minute: int = Field(default=6_000, ge=1)
+    # The trading web app's build (`make web`: web/dist), served at `/`; none: no web app.
+    web_dir: Path | None = None
+    # Where the web app's WebSocket connects; empty: `/ws` on the page's own host, where the
+    # chart's ingress routes it (a local stack names its WebSocket port).
+    web_ws_url: str = ""
 
     def model_post_init(self, context: Any, /) -> None:
         if not self.dev_mode and len(self.jwt_secret) < MIN_JWT_SECRET_LENGTH:
@@ -99,3 +104,10 @@ class ApiSettings(CommonSettings):
             )
         if self.faucet and not self.dev_mode:
             raise ConfigError("configuration error:\n  CRYPTEX_FAUCET: only in dev mode")
+        if self.web_dir is not None and not (self.web_dir / "index.html").is_file():
+            raise ConfigError(
+                f"configuration error:\n  CRYPTEX_WEB_DIR: {self.web_dir} holds no index.html "
+                "(build the web app: make web)"
+            )
+        if self.web_ws_url and not self.web_ws_url.startswith(("ws://", "wss://")):
+            raise ConfigError("configuration error:\n  CRYPTEX_WEB_WS_URL: a ws:// or wss:// URL")

@@ -93,8 +93,9 @@ def test_the_stack_runs_from_a_clone_in_a_closed_folder(clone: Path) -> None:
 
 
 def test_make_test_installs_what_it_runs_first(clone: Path) -> None:
-    """A dry run of a fresh clone's `make test`: the .venv and the Debian packages come first
-    (each step is a no-op when done already), pytest last."""
+    """A dry run of a fresh clone's `make test`: the .venv, the Debian packages and the web app
+    (npm ci, its build, its unit tests) come first (each step is a no-op when done already),
+    pytest last."""
     done = subprocess.run(
         ["make", "-n", "test"], cwd=clone, capture_output=True, text=True, check=True, timeout=30
     )
@@ -105,7 +106,12 @@ def test_make_test_installs_what_it_runs_first(clone: Path) -> None:
 
     venv = step("python3 -m venv .venv")
     workspace = step(".venv/bin/python -m pip install --quiet -c constraints.txt -e '.[dev]'")
-    debs = step("hack/debs.sh redis-server postgresql")
+    debs = step("hack/debs.sh redis-server postgresql chromium-headless-shell")
+    npm_ci = step("cd web && npm ci")
+    web_build = step("cd web && npm run --silent build")
+    web_tests = step("cd web && npm test")
     pytest_run = step(".venv/bin/python -m pytest")
     assert venv < workspace < pytest_run
     assert debs < pytest_run
+    assert npm_ci < web_build < pytest_run
+    assert npm_ci < web_tests < pytest_run

@@ -1,5 +1,5 @@
-"""The FastAPI application: routes, error handlers, limits, CORS, and the resources one
-process shares (built in the lifespan, closed at shutdown)."""
+"""The FastAPI application: routes, error handlers, limits, CORS, the web app's files, and the
+resources one process shares (built in the lifespan, closed at shutdown)."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from cryptex.ledger import AsyncLedger
 from cryptex.redis_access import connect_async
 from cryptex.settings import ApiSettings
 from cryptex.tokens import Tokens
-from cryptex_api import accounts, admin, apikeys, errors, market_data, ops, orders
+from cryptex_api import accounts, admin, apikeys, errors, market_data, ops, orders, web
 from cryptex_api.binance import rest as binance_rest
 from cryptex_api.binance.limits import RequestWeights
 from cryptex_api.context import ApiContext, MarketCache, OrderIdAllocator
@@ -104,6 +104,7 @@ def create_app(settings: ApiSettings) -> FastAPI:
         admin.router, ops.router,
     ):  # fmt: skip
         app.include_router(router)
+    web.mount(app, settings)  # after the API's routes: its fallback answers only what they do not
     app.add_exception_handler(errors.ApiError, errors.api_error)
     app.add_exception_handler(RequestValidationError, errors.validation_error)
     app.add_exception_handler(StarletteHTTPException, errors.http_error)

@@ -24,6 +24,7 @@ from cryptex_ws.settings import WsSettings
 REPO = Path(__file__).resolve().parents[3]
 DOCKERFILES = sorted([*REPO.glob("images/*/Dockerfile"), REPO / "operator" / "Dockerfile"])
 IDS = [str(path.relative_to(REPO).parent) for path in DOCKERFILES]
+API = REPO / "images" / "api" / "Dockerfile"
 PYPROJECT: dict[str, Any] = tomllib.loads((REPO / "pyproject.toml").read_text())
 WHEEL_PACKAGES: list[str] = PYPROJECT["tool"]["hatch"]["build"]["targets"]["wheel"]["packages"]
 # The ports each image must EXPOSE: its settings' defaults.
@@ -149,8 +150,9 @@ def test_the_wheel_builds_from_what_is_copied(path: Path) -> None:
 @pytest.mark.parametrize("path", DOCKERFILES, ids=IDS)
 def test_multi_stage_with_a_dependency_layer_first(path: Path) -> None:
     args, stages = parse(path)
-    assert len(stages) == 2
-    builder, final = stages
+    # The API's image builds the web app in a stage of its own, between the two.
+    builder, final = stages[0], stages[-1]
+    assert [stage.name for stage in stages[1:-1]] == (["web"] if path == API else [])
     assert builder.name == "builder"
     assert builder.base == final.base == "${PYTHON_IMAGE}"
     assert args["PYTHON_IMAGE"].startswith("python:3.11-slim")
@@ -166,6 +168,31 @@ def test_multi_stage_with_a_dependency_layer_first(path: Path) -> None:
     assert all(copy_sources(a)[1] for a in final.all("COPY")), (
         "the final stage copies only the venv"
     )
+
+
+def test_the_api_image_builds_and_serves_the_web_app() -> None:
+    """npm ci from the lockfile before the sources (a layer of its own), `npm run build` (the
+    type check, bundle and size budget of `make web`), and only web/dist in the final stage,
+    where CRYPTEX_WEB_DIR points."""
+    args, stages = parse(API)
+    (web,) = [stage for stage in stages if stage.name == "web"]
+    assert web.base == "${NODE_IMAGE}"
+    assert args["NODE_IMAGE"].startswith("node:20")
+    order = [(k, v) for k, v in web.instructions if k in ("COPY", "RUN")]
+    assert order == [
+        ("COPY", "web/package.json web/package-lock.json ./"),
+        ("RUN", "npm ci --no-audit --no-fund"),
+        ("COPY", "web/ ./"),
+        ("RUN", "npm run build"),
+    ]
+    final = stages[-1]
+    assert "--from=web /web/dist /opt/cryptex/web" in final.all("COPY")
+    assert "CRYPTEX_WEB_DIR=/opt/cryptex/web" in " ".join(final.all("ENV")).split()
+    # What npm builds from is in the build context; what it installs or builds is not.
+    assert not dockerignored("web/src/main.tsx")
+    assert not dockerignored("web/package-lock.json")
+    for ignored in ("web/node_modules/react/index.js", "web/dist/index.html", "web/.test-build"):
+        assert dockerignored(ignored), ignored
 
 
 def test_builder_stages_are_identical() -> None:
