@@ -63,7 +63,10 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
                 item.add_marker(skip)
 
 
-@pytest.fixture(scope="session")
+# Package scope: Playwright's sync API keeps an event loop running on the main thread while it
+# lives, and every later test that calls asyncio.run() would fail ("cannot be called from a
+# running event loop"); the browser and its stack end with this package's last test.
+@pytest.fixture(scope="package")
 def web_stack() -> Iterator[StackRun]:
     if not WEB_BUILD.exists():
         pytest.fail(f"{WEB_BUILD} is missing: build the web app first (make web)")
@@ -80,13 +83,13 @@ def web_stack() -> Iterator[StackRun]:
             process.wait()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def playwright() -> Iterator[Playwright]:
     with sync_playwright() as driver:
         yield driver
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser(playwright: Playwright) -> Iterator[Browser]:
     path = chromium()
     assert path is not None
