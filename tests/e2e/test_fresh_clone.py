@@ -106,7 +106,7 @@ def test_make_test_installs_what_it_runs_first(clone: Path) -> None:
 
     venv = step("python3 -m venv .venv")
     workspace = step(".venv/bin/python -m pip install --quiet -c constraints.txt -e '.[dev]'")
-    debs = step("hack/debs.sh redis-server postgresql chromium-headless-shell")
+    debs = step("hack/debs.sh redis-server postgresql")
     npm_ci = step("cd web && npm ci")
     web_build = step("cd web && npm run --silent build")
     web_tests = step("cd web && npm test")
