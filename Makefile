@@ -96,6 +96,10 @@ test: $(INSTALLED) debs web web-test ## run every test tier (unit, integration, 
 test-slow: $(INSTALLED) debs ## run only the slow tests (crash soak with a hundred kills)
 	$(PY) -m pytest -m slow $(PYTEST_ARGS)
 
+.PHONY: test-monitoring
+test-monitoring: $(INSTALLED) debs ## prove the dashboards and alerts on a live stack (Prometheus, Alertmanager)
+	$(PY) -m pytest -m monitoring tests/e2e/test_monitoring.py $(PYTEST_ARGS)
+
 .PHONY: test-unit
 test-unit: $(INSTALLED) web-test ## run the pure unit tests only (the web app's too)
 	$(PY) -m pytest tests/unit $(PYTEST_ARGS)

@@ -36,6 +36,9 @@ from tests.e2e.monitoring import (
     wait_until,
 )  # fmt: skip
 
+# Run by `make test-monitoring`, not by `make test` (see the marker in pyproject.toml).
+pytestmark = pytest.mark.monitoring
+
 HOLD = "3s"  # every rule's `for`
 # Grafana's variables: $market takes each value its variable query finds.
 RATE_INTERVAL = "30s"
