@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import asyncpg
+import redis.exceptions
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
@@ -108,6 +109,8 @@ def create_app(settings: ApiSettings) -> FastAPI:
     app.add_exception_handler(errors.ApiError, errors.api_error)
     app.add_exception_handler(RequestValidationError, errors.validation_error)
     app.add_exception_handler(StarletteHTTPException, errors.http_error)
+    for unreachable in (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError):
+        app.add_exception_handler(unreachable, errors.store_unavailable)
     app.add_middleware(ops.MetricsMiddleware, metrics=app.state.metrics)
     if settings.cors_origins:
         app.add_middleware(

@@ -5,8 +5,10 @@ family). Bad input is always a 4xx with a message that names the field; never a 
 
 from __future__ import annotations
 
+import logging
 from enum import IntEnum
 
+import redis.exceptions
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -15,6 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 class Code(IntEnum):
     UNKNOWN = -1000
+    STORE_UNAVAILABLE = -1001  # 503: Redis unreachable (Binance's DISCONNECTED)
     UNAUTHORIZED = -1002
     TOO_MANY_REQUESTS = -1003
     FORBIDDEN = -1004
@@ -66,6 +69,22 @@ def body(code: int, msg: str) -> dict[str, object]:
 async def api_error(_: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, ApiError)
     return JSONResponse(body(error.code, error.msg), error.status, headers=error.headers)
+
+
+STORE_UNAVAILABLE_MSG = (
+    "Service unavailable: the ledger cannot be reached. Try again; an order or transfer sent "
+    "now may or may not have been taken: look it up (by clientOrderId or reference) first."
+)
+_log = logging.getLogger(__name__)
+
+
+async def store_unavailable(request: Request, error: Exception) -> JSONResponse:
+    """Redis down or unreachable: a 503 the client may retry, not a 500 with a traceback."""
+    assert isinstance(error, redis.exceptions.ConnectionError | redis.exceptions.TimeoutError)
+    _log.warning("redis unavailable: %s %s: %s", request.method, request.url.path, error)
+    return JSONResponse(
+        body(Code.STORE_UNAVAILABLE, STORE_UNAVAILABLE_MSG), 503, headers={"Retry-After": "1"}
+    )
 
 
 async def validation_error(_: Request, error: Exception) -> JSONResponse:
