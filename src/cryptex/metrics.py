@@ -4,11 +4,27 @@ Metric labels never carry ids (orders, accounts): those belong in log lines."""
 
 from __future__ import annotations
 
+import logging
+import sys
 import threading
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+
+log = logging.getLogger(__name__)
+
+
+class _Server(ThreadingHTTPServer):
+    def handle_error(self, request: object, client_address: object) -> None:
+        """A scraper that hung up (it timed out on a process that was stopped or busy) is
+        routine; anything else is logged as a JSON line, never as the standard library's
+        dashed traceback on stderr, which the log pipeline cannot parse."""
+        error = sys.exc_info()[1]
+        if isinstance(error, ConnectionError):
+            log.debug("metrics client went away: %s", error)
+        else:
+            log.warning("metrics request failed", exc_info=True)
 
 
 def serve(
@@ -36,7 +52,7 @@ def serve(
         def log_message(self, format: str, *args: object) -> None:
             """Scrapes every few seconds would drown the service's own log lines."""
 
-    server = ThreadingHTTPServer((host, port), Handler)
+    server = _Server((host, port), Handler)
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, name="metrics", daemon=True).start()
     return server
