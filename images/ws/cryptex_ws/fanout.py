@@ -31,7 +31,7 @@ from typing import Final, Protocol
 from websockets.frames import Frame, Opcode
 from websockets.protocol import State
 
-from cryptex_ws.metrics import WsMetrics
+from cryptex_ws.metrics import DROP_SLOW_CONSUMER, WsMetrics
 from cryptex_ws.streams import Kind, Stream
 
 log = logging.getLogger("cryptex.ws")
@@ -237,7 +237,7 @@ class Hub:
             transport.write(data)
             written += len(data)
             if transport.get_write_buffer_size() > limit:
-                self.drop(client, POLICY_VIOLATION, SLOW_CONSUMER, "slow_consumer")
+                self.drop(client, POLICY_VIOLATION, SLOW_CONSUMER, DROP_SLOW_CONSUMER)
         finished = time.perf_counter()
         # The next flush waits as long as this one took (up to the linger): under load, writes
         # take at most half the loop's time and carry more frames each; at ease, no wait.

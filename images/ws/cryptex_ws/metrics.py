@@ -3,7 +3,14 @@ reasons; never accounts or connection ids (those go in log lines)."""
 
 from __future__ import annotations
 
+from typing import Final
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+# Why the server closed a connection: the `reason` label of cryptex_ws_disconnects_total.
+DROP_SLOW_CONSUMER: Final = "slow_consumer"
+DROP_RATE_LIMIT: Final = "rate_limit"
+DROP_MAX_CONNECTIONS: Final = "max_connections"
 
 
 class WsMetrics:
@@ -30,6 +37,10 @@ class WsMetrics:
             "cryptex_ws_disconnects", "Connections the server closed, by reason", ["reason"],
             registry=registry,
         )  # fmt: skip
+        # Each reason's series exists from the start at 0, so the first drop is an increase that
+        # rate() sees (a series born at 1 shows none) and the drops alert fires on it.
+        for reason in (DROP_SLOW_CONSUMER, DROP_RATE_LIMIT, DROP_MAX_CONNECTIONS):
+            self.disconnects.labels(reason)
         self.errors = Counter(
             "cryptex_ws_errors", "Error replies, by code", ["code"], registry=registry
         )

@@ -21,7 +21,7 @@ from cryptex_ws.balances import BalancePusher
 from cryptex_ws.directory import MarketDirectory
 from cryptex_ws.fanout import Hub
 from cryptex_ws.feed import MarketFeed
-from cryptex_ws.metrics import WsMetrics
+from cryptex_ws.metrics import DROP_MAX_CONNECTIONS, WsMetrics
 from cryptex_ws.session import ServerContext, Session
 from cryptex_ws.settings import WsSettings
 from cryptex_ws.snapshots import DepthSnapshots
@@ -70,7 +70,7 @@ async def run(settings: WsSettings) -> None:
             healthy = feed.healthy()
             return _plain(200 if healthy else 503, "ok\n" if healthy else "unhealthy\n")
         if len(hub.clients) >= settings.max_connections:
-            ws_metrics.disconnects.labels("max_connections").inc()
+            ws_metrics.disconnects.labels(DROP_MAX_CONNECTIONS).inc()
             return _plain(503, "too many connections\n")
         return None
 

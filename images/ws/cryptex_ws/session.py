@@ -24,7 +24,7 @@ from cryptex_ws.balances import BalancePusher
 from cryptex_ws.directory import MarketDirectory
 from cryptex_ws.errors import Code, RequestError
 from cryptex_ws.fanout import POLICY_VIOLATION, Client, Hub
-from cryptex_ws.metrics import WsMetrics
+from cryptex_ws.metrics import DROP_RATE_LIMIT, WsMetrics
 from cryptex_ws.protocol import Method, Request
 from cryptex_ws.settings import WsSettings
 from cryptex_ws.snapshots import DepthSnapshots
@@ -77,7 +77,7 @@ class Session:
         if not self._allow():
             self._refused += 1
             if self._refused > self._burst:
-                self.ctx.hub.drop(self.client, POLICY_VIOLATION, RATE_LIMITED, "rate_limit")
+                self.ctx.hub.drop(self.client, POLICY_VIOLATION, RATE_LIMITED, DROP_RATE_LIMIT)
             else:
                 self._error(
                     None, Code.TOO_MANY_MESSAGES,
