@@ -856,11 +856,14 @@ def start_monitoring(
     config = sup.data / "monitoring"
     config.mkdir(parents=True, exist_ok=True)
     local = "127.0.0.1"
+    from cryptex import keys
+
     exporters = [
         sup.spawn(
             "redis-exporter",
             [str(binaries["prometheus-redis-exporter"]), "-redis.addr", wiring.redis_url,
-             "-web.listen-address", f"{local}:{ports.redis_exporter}"],
+             "-web.listen-address", f"{local}:{ports.redis_exporter}",
+             "-check-streams", ",".join(keys.MARKET_STREAM_PATTERNS)],
             stage=STAGE_EDGE, health=f"http://{local}:{ports.redis_exporter}/metrics",
         ),
         sup.spawn(

@@ -54,6 +54,11 @@ def events(symbol: str) -> str:
     return _market(symbol, "events")
 
 
+# SCAN patterns of every market's command and event streams: the Redis exporter reports their
+# consumer groups, which the lag alerts read (the chart's exporter sidecar lists the same).
+MARKET_STREAM_PATTERNS: Final = (commands("*"), events("*"))
+
+
 def snapshot(symbol: str) -> str:
     """The engine's last snapshot (book, open orders' funds, last command id): a list of the
     parts of its encoding, in order (see `cryptex.ledger.snapshots.SNAPSHOT_PART_BYTES`)."""

@@ -11,7 +11,8 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -98,6 +99,13 @@ class Watch:
             for alert in notification["alerts"]
         ]
 
+    def firing_labels(self, alert: str) -> list[dict[str, str]]:
+        """The labels of each firing notification of `alert` in the alerts log."""
+        return [
+            labels for status, name, labels in self.notifications()
+            if name == alert and status == "firing"
+        ]  # fmt: skip
+
     def notified(self, status: str) -> set[str]:
         return {name for state, name, _ in self.notifications() if state == status}
 
@@ -126,6 +134,24 @@ class Killed:
 def _records(run: StackRun) -> list[dict[str, Any]]:
     records: list[dict[str, Any]] = json.loads((run.data / "pids").read_text())
     return records
+
+
+@contextmanager
+def stalled(run: StackRun, *names: str) -> Iterator[None]:
+    """The named processes stopped (SIGSTOP: alive, holding their connections, doing nothing,
+    as a process stuck in a call is), and continued on the way out."""
+    pids = []
+    for name in names:
+        (record,) = [r for r in _records(run) if r["name"] == name]
+        assert _start_time(record["pid"]) == record["start"], f"{name} is not running"
+        pids.append(record["pid"])
+    for pid in pids:
+        os.kill(pid, signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        for pid in pids:
+            os.kill(pid, signal.SIGCONT)
 
 
 def kill(run: StackRun, name: str) -> Killed:

@@ -20,6 +20,7 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.metrics import MetricWrapperBase
 from prometheus_client.parser import text_string_to_metric_families
 
+from cryptex import keys
 from cryptex_api.ops import ApiMetrics
 from cryptex_dbproc.service import DbprocMetrics
 from cryptex_engine.service import EngineMetrics
@@ -35,12 +36,14 @@ TARGET_LABELS = frozenset(
     {"job", "instance", "namespace", "pod", "container", "service", "endpoint"}
 )
 # Series no Cryptex code exports: the scrape's own `up`, and redis_exporter's (the Redis
-# StatefulSet's sidecar), for the Redis alerts.
+# StatefulSet's sidecar), for the Redis and stream-lag alerts.
 EXTERNAL: dict[str, frozenset[str]] = {
     "up": frozenset(),
     "redis_up": frozenset(),
     "redis_memory_used_bytes": frozenset(),
     "redis_memory_max_bytes": frozenset(),
+    "redis_stream_last_generated_id": frozenset({"db", "stream"}),
+    "redis_stream_group_last_delivered_id": frozenset({"db", "stream", "group"}),
 }
 # The alerts the chart must have (the issue's list: engine down and lag, settle latency, API
 # errors and latency, WebSocket drops, dbproc lag, Redis memory).
@@ -159,6 +162,27 @@ def test_required_alerts_exist(rendered: dict[str, Rendered]) -> None:
             assert {"summary", "description"} <= rule["annotations"].keys(), rule["alert"]
 
 
+def test_lag_alerts_read_the_streams_the_exporter_checks(rendered: dict[str, Rendered]) -> None:
+    """The Redis exporter sidecar reports every market stream's consumer groups, and the lag
+    rules name the groups and streams of `cryptex.keys`."""
+    redis = rendered["default"].component("StatefulSet", "redis")
+    (exporter,) = [c for c in redis["spec"]["template"]["spec"]["containers"]
+                   if c["name"] == "exporter"]  # fmt: skip
+    env = {item["name"]: item.get("value") for item in exporter["env"]}
+    assert env["REDIS_EXPORTER_CHECK_STREAMS"] == ",".join(keys.MARKET_STREAM_PATTERNS)
+    (rules,) = rendered["default"].of_kind("PrometheusRule")
+    (streams,) = [g for g in rules["spec"]["groups"] if g["name"] == "cryptex.streams"]
+    exprs = {rule["alert"]: rule["expr"] for rule in streams["rules"]}
+    for alert, group, stream in (
+        ("CryptexEngineLag", keys.COMMANDS_GROUP, keys.commands("SOL_USDC")),
+        ("CryptexDbprocLag", keys.EVENTS_GROUP, keys.events("SOL_USDC")),
+    ):
+        assert f'group="{group}"' in exprs[alert]
+        selector, replacement = re.findall(r'"(mkt:[^"]+)"', exprs[alert])
+        assert re.fullmatch(selector, stream)
+        assert re.fullmatch(replacement, stream)
+
+
 @pytest.mark.parametrize("path", DASHBOARDS, ids=lambda path: path.stem)
 def test_dashboard_is_grafana_json(path: Path) -> None:
     board = _dashboard(path)
@@ -210,6 +234,19 @@ def _selectors(expr: promql_parser.Expr) -> list[promql_parser.VectorSelector]:
     return found
 
 
+def _labels_made(expr: promql_parser.Expr) -> set[str]:
+    """The labels that label_replace calls inside `expr` write."""
+    made: set[str] = set()
+
+    def visit(node: promql_parser.Expr) -> bool:
+        if isinstance(node, promql_parser.Call) and node.func.name == "label_replace":
+            made.add(node.args[1].val)
+        return True
+
+    promql_parser.walk(expr, visit)
+    return made
+
+
 def _aggregations(expr: promql_parser.Expr) -> list[promql_parser.AggregateExpr]:
     found: list[promql_parser.AggregateExpr] = []
 
@@ -243,7 +280,8 @@ def test_queries_read_only_exported_metrics_and_labels(rendered: dict[str, Rende
                 continue
             inner = _selectors(aggregation.expr)
             grouping = TARGET_LABELS.union(
-                *(catalogue.get(s.name or "", frozenset()) for s in inner)
+                *(catalogue.get(s.name or "", frozenset()) for s in inner),
+                _labels_made(aggregation.expr),
             )
             problems += [
                 f"{query.where}: grouping by {label}, which none of its series has"
