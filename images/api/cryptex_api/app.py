@@ -22,7 +22,7 @@ from cryptex.ledger import AsyncLedger
 from cryptex.redis_access import connect_async
 from cryptex.settings import ApiSettings
 from cryptex.tokens import Tokens
-from cryptex_api import accounts, admin, apikeys, errors, market_data, ops, orders, web
+from cryptex_api import accounts, admin, apikeys, errors, market_data, ops, orders, own_trades, web
 from cryptex_api.binance import rest as binance_rest
 from cryptex_api.binance.limits import RequestWeights
 from cryptex_api.context import ApiContext, MarketCache, OrderIdAllocator
@@ -102,7 +102,7 @@ def create_app(settings: ApiSettings) -> FastAPI:
     # Routes are matched in this order: the two order routes, native and Binance's, come early.
     for router in (
         accounts.router, orders.router, binance_rest.router, apikeys.router, market_data.router,
-        admin.router, ops.router,
+        own_trades.router, admin.router, ops.router,
     ):  # fmt: skip
         app.include_router(router)
     web.mount(app, settings)  # after the API's routes: its fallback answers only what they do not

@@ -219,6 +219,22 @@ class TradeOut(Model):
     is_buyer_maker: bool = Field(serialization_alias="isBuyerMaker")
 
 
+class MyTradeOut(Model):
+    """One of your trades, from your side of it (a self-trade is two, one per order)."""
+
+    market: str
+    trade_id: int = Field(serialization_alias="tradeId")  # counted per market
+    order_id: int = Field(serialization_alias="orderId")
+    side: str
+    price: Decimal
+    qty: Decimal
+    quote_qty: Decimal = Field(serialization_alias="quoteQty")
+    fee: Decimal
+    fee_asset: str = Field(serialization_alias="feeAsset")
+    maker: bool
+    time: int  # epoch ms
+
+
 class TickerOut(Model):
     symbol: str
     last_price: Decimal | None = Field(serialization_alias="lastPrice")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from cryptex.ledger import OrderRecord
 from cryptex.markets import MarketSpec
@@ -23,11 +24,15 @@ from cryptex_api.models import (
     DepthOut,
     FillOut,
     MarketOut,
+    MyTradeOut,
     OrderOut,
     OrderRequest,
     TickerOut,
     TradeOut,
 )
+
+if TYPE_CHECKING:
+    from cryptex_api.own_trades import OwnTrade
 
 
 def side_of(text: str) -> Side:
@@ -294,3 +299,15 @@ def history_out(row: dict[str, object], market: MarketSpec) -> OrderOut:
         created=int(row["created"]),  # type: ignore[call-overload]
         updated=int(row["updated"]),  # type: ignore[call-overload]
     )
+
+
+def my_trade_out(trade: OwnTrade) -> MyTradeOut:
+    """A trade seen from the account's side of it; its fee is in the quote asset."""
+    market = trade.market
+    return MyTradeOut(
+        market=market.symbol, trade_id=trade.trade_id, order_id=trade.order_id,
+        side=(Side.BUY if trade.is_buyer else Side.SELL).value,
+        price=market.format_price(trade.price), qty=market.format_quantity(trade.quantity),
+        quote_qty=market.quote.format(trade.notional), fee=market.quote.format(trade.fee),
+        fee_asset=market.quote.symbol, maker=trade.is_maker, time=trade.time,
+    )  # fmt: skip

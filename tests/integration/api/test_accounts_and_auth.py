@@ -92,7 +92,7 @@ def test_bad_tokens_are_refused(stack: Stack, kind: str) -> None:
     ("method", "path"),
     [("GET", "/api/v1/balances"), ("POST", "/api/v1/order"), ("GET", "/api/v1/order/1"),
      ("DELETE", "/api/v1/order/1"), ("GET", "/api/v1/orders/open"),
-     ("DELETE", "/api/v1/orders/open"), ("GET", "/api/v1/orders"),
+     ("DELETE", "/api/v1/orders/open"), ("GET", "/api/v1/orders"), ("GET", "/api/v1/myTrades"),
      ("POST", "/api/v1/admin/deposits")],
 )  # fmt: skip
 def test_private_routes_need_a_token(stack: Stack, method: str, path: str) -> None:

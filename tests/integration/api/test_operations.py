@@ -60,7 +60,8 @@ def test_the_openapi_document_is_complete(stack: Stack) -> None:
     assert {
         "/api/v1/signup", "/api/v1/signin", "/api/v1/order", "/api/v1/order/{order_id}",
         "/api/v1/order/quote", "/api/v1/orders/open", "/api/v1/orders", "/api/v1/balances",
-        "/api/v1/markets", "/api/v1/depth", "/api/v1/trades", "/api/v1/klines", "/api/v1/tickers",
+        "/api/v1/myTrades", "/api/v1/markets", "/api/v1/depth", "/api/v1/trades",
+        "/api/v1/klines", "/api/v1/tickers",
         "/api/v1/admin/deposits", "/api/v1/admin/withdrawals",
     } <= paths  # fmt: skip
     order = document["components"]["schemas"]["OrderRequest"]

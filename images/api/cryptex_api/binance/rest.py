@@ -19,7 +19,7 @@ from cryptex import keys
 from cryptex.markets import FilterError, MarketSpec
 from cryptex.money import MoneyError
 from cryptex.wire import PublicTrade, Ticker
-from cryptex_api import market_data, orders
+from cryptex_api import market_data, orders, own_trades
 from cryptex_api import translate as native
 from cryptex_api.binance import translate
 from cryptex_api.binance.auth import Signed, signed
@@ -494,18 +494,8 @@ async def my_trades(request: Request) -> Response:
     market = await _market(ctx, call.params.get("symbol"))
     limit = _limit(call.params, 500, 1_000)
     start, end = _time_param(call.params, "startTime"), _time_param(call.params, "endTime")
-    from_id = _time_param(call.params, "fromId")
-    rows = await ctx.db.fetch(
-        """SELECT trade_id, price, quantity, taker_side, maker_order_id, taker_order_id,
-                  maker_account, taker_account,
-                  (extract(epoch FROM ts) * 1000)::bigint AS ts_ms
-             FROM trades
-            WHERE market = $1 AND (maker_account = $2 OR taker_account = $2)
-              AND ($3::bigint IS NULL OR ts >= to_timestamp($3::bigint / 1000.0))
-              AND ($4::bigint IS NULL OR ts <= to_timestamp($4::bigint / 1000.0))
-              AND ($5::bigint IS NULL OR trade_id >= $5)
-            ORDER BY trade_id
-            LIMIT $6""",
-        market.symbol, call.who.account, start, end, from_id, limit,
+    found = await own_trades.own_trades(
+        ctx, call.who.account, market.symbol, limit=limit, order=own_trades.Order.BY_TRADE_ID,
+        start_ms=start, end_ms=end, from_id=_time_param(call.params, "fromId"),
     )  # fmt: skip
-    return _json([translate.my_trade(dict(row), market, call.who.account) for row in rows])
+    return _json([translate.my_trade(trade) for trade in found])

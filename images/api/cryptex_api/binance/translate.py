@@ -9,6 +9,7 @@ from cryptex.markets import MarketSpec
 from cryptex.wire import DepthSnapshot, PublicTrade, Side, Ticker
 from cryptex_api.errors import ApiError, Code, bad_request
 from cryptex_api.models import FillOut, OrderOut, OrderRequest
+from cryptex_api.own_trades import OwnTrade
 
 ORDER_TYPES: Final = ["LIMIT", "LIMIT_MAKER", "MARKET"]
 STP_MODES: Final = ["EXPIRE_TAKER", "EXPIRE_MAKER", "EXPIRE_BOTH"]
@@ -333,25 +334,21 @@ def average_price(market: MarketSpec, trades: list[PublicTrade], now_ms: int) ->
             "closeTime": max((t.ts for t in recent), default=now_ms)}  # fmt: skip
 
 
-def my_trade(row: dict[str, Any], market: MarketSpec, account: int) -> dict[str, Any]:
-    """A trade of the account's, from PostgreSQL: the side it took, its fee (in quote)."""
-    maker = row["maker_account"] == account
-    taker_buys = row["taker_side"] == "BUY"
-    ticks = market.price_to_ticks(format(row["price"], "f"))  # NUMERIC, exact
-    lots = market.quantity_to_lots(format(row["quantity"], "f"))
-    notional = market.notional(ticks, lots)
+def my_trade(trade: OwnTrade) -> dict[str, Any]:
+    """A trade of the account's, from its side of it: its fee is in quote."""
+    market = trade.market
     return {
         "symbol": symbol_id(market),
-        "id": row["trade_id"],
-        "orderId": row["maker_order_id"] if maker else row["taker_order_id"],
+        "id": trade.trade_id,
+        "orderId": trade.order_id,
         "orderListId": -1,
-        "price": market.format_price(ticks),
-        "qty": market.format_quantity(lots),
-        "quoteQty": market.quote.format(notional),
-        "commission": market.quote.format(market.fee(notional, maker=maker)),
+        "price": market.format_price(trade.price),
+        "qty": market.format_quantity(trade.quantity),
+        "quoteQty": market.quote.format(trade.notional),
+        "commission": market.quote.format(trade.fee),
         "commissionAsset": market.quote.symbol,
-        "time": row["ts_ms"],
-        "isBuyer": taker_buys != maker,
-        "isMaker": maker,
+        "time": trade.time,
+        "isBuyer": trade.is_buyer,
+        "isMaker": trade.is_maker,
         "isBestMatch": True,
     }
