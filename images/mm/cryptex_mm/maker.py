@@ -65,6 +65,7 @@ class Market:
     params: QuoteParams | None = None  # once a reference gives a size in lots
     reference: int | None = None  # sub-ticks
     anchor: int | None = None
+    valued_at: int | None = None  # sub-ticks: the first anchor, the default target's price
     stale_at: float | None = 0.0  # monotonic; None: nothing missed since the last sync
     synced_at: float = float("-inf")
     stepped_at: float = 0.0
@@ -253,6 +254,8 @@ class MarketMaker:
             return
         spec = market.spec
         params = self._params(market, reference)
+        if market.valued_at is None:
+            market.valued_at = market.anchor if market.anchor is not None else reference
         plan = quoting.plan(
             spec, params, reference=reference, anchor=market.anchor,
             position=self._position(market), funds=self._funds(spec),
@@ -389,6 +392,7 @@ class MarketMaker:
             base=self.balances.get(spec.base.symbol, _NO_BALANCE).total,
             quote=quote // max(1, sharing),
             target=None if target is None else _base_units(spec, target),
+            valued_at=market.valued_at,
         )
 
     def _funds(self, spec: MarketSpec) -> Funds:

@@ -9,6 +9,11 @@ a tick). No I/O, no clock, no randomness, no logging: the same inputs give the s
   moved only when the reference strays more than `requote_bps` from it), shifted against the
   inventory: holding more base than the target lowers the centre and shrinks the bids, holding
   less raises it and shrinks the asks; at the inventory limit that side stops.
+- The default target values the holdings at one fixed price (`Position.valued_at`, the bot's
+  first anchor), not at each anchor: valued at the price of the moment, a target moves by half
+  the quote holding's change in base worth, so with a large quote balance a drift of a fraction
+  of a percent would put the inventory past its limit and stop a side though nothing traded.
+  Held at one price, only trades (and deposits) move the inventory against the target.
 - Prices are rounded away from the centre (bids down, asks up), so rounding never narrows the
   spread; each level keeps at least a tick from the one before; the best ask stays above the best
   bid.
@@ -81,12 +86,14 @@ class Resting:
 class Position:
     base: int  # base units held, free and locked
     quote: int  # quote units this market may count as its own, free and locked
-    target: int | None = None  # base units; None: half the value at the anchor
+    target: int | None = None  # base units; None: half the value at `valued_at`
+    valued_at: int | None = None  # sub-ticks: the default target's price; None: the anchor
 
     def target_at(self, spec: MarketSpec, anchor: int) -> int:
         if self.target is not None:
             return self.target
-        return neutral_target(spec, anchor, self.base, self.quote)
+        price = self.valued_at if self.valued_at is not None else anchor
+        return neutral_target(spec, price, self.base, self.quote)
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,9 +138,7 @@ def deviation(base: int, target: int, limit: int) -> int:
 def desired_quotes(
     spec: MarketSpec, params: QuoteParams, anchor: int, position: Position
 ) -> list[Quote]:
-    """The quotes for this anchor and position, best first, alternating bid and ask. The
-    target is taken at the anchor, not the reference: a target that followed every small move
-    would move the quotes with it."""
+    """The quotes for this anchor and position, best first, alternating bid and ask."""
     limit = params.inventory_limit
     skew = deviation(position.base, position.target_at(spec, anchor), limit)
     # centre = anchor x (1 - skew_bps/BPS x skew/limit), kept as an exact fraction

@@ -80,3 +80,26 @@ def test_more_base_never_raises_a_quote(
     assert len(after[1]) >= len(before[1])  # asks may come back, never go
     for old, new in zip(before[1], after[1], strict=False):
         assert new[0] <= old[0]
+
+
+def test_the_default_target_is_valued_at_one_price_not_the_anchor(sol: MarketSpec) -> None:
+    at_150, at_151 = payloads.subticks(sol, "150"), payloads.subticks(sol, "151")
+    # The stack's funding: 4000 SOL and 600000 USDC, worth 8000 SOL at 150: on target.
+    held = Position(sol.base.to_units("4000"), 600_000_000_000, valued_at=at_150)
+    assert held.target_at(sol, at_150) == held.target_at(sol, at_151) == sol.base.to_units("4000")
+    # Valued at each anchor instead, the target would fall by 13.2 SOL on a 0.67% rise.
+    drifting = dataclasses.replace(held, valued_at=None)
+    assert held.target_at(sol, at_151) - drifting.target_at(sol, at_151) > sol.base.to_units("13")
+
+
+@given(move_bps=st.integers(-500, 500))
+def test_a_price_drift_alone_keeps_both_sides_at_full_size(
+    sol: MarketSpec, params: QuoteParams, move_bps: int
+) -> None:
+    """Nothing traded: wherever the anchor drifts, the bot quotes both sides, unskewed, though
+    its quote holding is worth a thousand times its inventory limit."""
+    at_150 = payloads.subticks(sol, "150")
+    held = Position(sol.base.to_units("4000"), 600_000_000_000, valued_at=at_150)
+    anchor = at_150 * (10_000 + move_bps) // 10_000
+    bids, asks = sides(desired_quotes(sol, params, anchor, held))
+    assert [lots for _, lots in bids] == [lots for _, lots in asks] == [1_000] * 3
