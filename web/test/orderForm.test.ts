@@ -4,6 +4,7 @@ import type { Level } from "../src/lib/book";
 import {
   checkOrder,
   describeReason,
+  feeRates,
   type FormContext,
   type FormInput,
   quantityForPercent,
@@ -51,7 +52,7 @@ describe("the order form's checks", () => {
       postOnly: false,
     });
     assert.equal(check.total, 74_500_000n); // 74.50 USDC
-    assert.equal(check.taker, false); // below the best ask: it rests
+    assert.equal(check.liquidity, "maker"); // below the best ask: it rests
     assert.equal(check.fee, 74_500n); // maker 0.10%
   });
 
@@ -110,14 +111,59 @@ describe("the order form's checks", () => {
   });
 
   it("estimate the taker fee of a crossing limit order", () => {
-    const check = checkOrder({ ...limitBuy, price: "150.15" }, context);
-    assert.equal(check.taker, true);
-    assert.equal(check.feeBps, 20);
+    const check = checkOrder({ ...limitBuy, price: "150.15", quantity: "0.3" }, context);
+    assert.equal(check.liquidity, "taker");
+    assert.equal(check.fee, 90_090n); // 0.3 at 150.15 = 45.045000 USDC, at 0.20%
+    assert.equal(feeRates(SOL_USDC, check.liquidity), "taker 0.20%");
+    const sell = checkOrder({ ...limitBuy, side: "sell", price: "149.70" }, context);
+    assert.equal(sell.liquidity, "taker"); // at or under the best bid: it takes
   });
 
-  it("keep post-only orders GTC and at the maker's fee", () => {
-    const check = checkOrder({ ...limitBuy, price: "150.15", postOnly: true }, context);
-    assert.equal(check.taker, false);
+  it("estimate a market order at the taker's fee", () => {
+    const check = checkOrder({ ...limitBuy, kind: "market" }, context);
+    assert.equal(check.liquidity, "taker");
+    // 0.334 at 150.15 and 0.166 at 150.30: 75.099900 USDC, at 0.20% rounded up
+    assert.equal(check.fee, 150_200n);
+  });
+
+  it("estimate the maker fee of a limit order that rests, even at the best bid", () => {
+    const check = checkOrder({ ...limitBuy, price: "149.85" }, context);
+    assert.equal(check.liquidity, "maker");
+    assert.equal(check.fee, 74_925n); // 74.925000 USDC at 0.10%
+    assert.equal(feeRates(SOL_USDC, check.liquidity), "maker 0.10%");
+  });
+
+  it("estimate both fees of a limit order that takes part and rests the rest", () => {
+    const check = checkOrder(
+      { ...limitBuy, price: "150.15", quantity: "0.5" },
+      {
+        ...context,
+        asks: [[15015n, 200n]],
+      },
+    );
+    assert.equal(check.liquidity, "both");
+    // 0.2 taken at 150.15 (30.030000 USDC, 0.20%) and 0.3 resting at 150.15 (45.045000, 0.10%)
+    assert.equal(check.fee, 60_060n + 45_045n);
+    assert.equal(feeRates(SOL_USDC, check.liquidity), "taker 0.20% + maker 0.10%");
+    const ioc = checkOrder(
+      { ...limitBuy, price: "150.15", timeInForce: "IOC" },
+      {
+        ...context,
+        asks: [[15015n, 200n]],
+      },
+    );
+    assert.deepEqual([ioc.liquidity, ioc.fee], ["taker", 60_060n]); // the rest is cancelled
+  });
+
+  it("refuse a post-only order that would take, and keep post-only orders GTC", () => {
+    const crossing = checkOrder({ ...limitBuy, price: "150.15", postOnly: true }, context);
+    assert.match(
+      crossing.errors.order ?? "",
+      /post-only order must not take.*best ask \(150\.15\)/,
+    );
+    assert.equal(crossing.request, null);
+    const check = checkOrder({ ...limitBuy, postOnly: true }, context);
+    assert.equal(check.liquidity, "maker");
     assert.equal(check.request?.postOnly, true);
     const ioc = checkOrder({ ...limitBuy, postOnly: true, timeInForce: "IOC" }, context);
     assert.match(ioc.errors.order ?? "", /time in force must be GTC/);
@@ -185,6 +231,11 @@ describe("helpers", () => {
   it("walk the book", () => {
     assert.deepEqual(walkBook(SOL_USDC, asks, 400n), [400n, 334n * 150_150n + 66n * 150_300n]);
     assert.deepEqual(walkBook(SOL_USDC, [], 400n), [0n, 0n]);
+    // a limit buy at 150.30 stops before the level at 150.45
+    assert.deepEqual(walkBook(SOL_USDC, asks, 1000n, { ticks: 15030n, buy: true }), [
+      668n,
+      334n * 150_150n + 334n * 150_300n,
+    ]);
   });
 
   it("explain a rejection", () => {

@@ -6,6 +6,7 @@
  */
 
 import { parseTyped, toSteps, trimZeros } from "./decimal";
+import { bpsPercent } from "./format";
 import type { Level } from "./book";
 import {
   buyLock,
@@ -66,8 +67,7 @@ export interface FormCheck {
   readonly lots: bigint | null;
   readonly total: bigint | null; // quote units (a market order's: estimated from the book)
   readonly fee: bigint | null; // quote units, estimated
-  readonly feeBps: number;
-  readonly taker: boolean; // whether the fee estimate is the taker's
+  readonly liquidity: Liquidity; // whose fee the estimate charges
   readonly request: OrderRequest | null; // set only when there is no error
 }
 
@@ -86,17 +86,66 @@ function amount(
   return { steps };
 }
 
-/** What a market order of `lots` would fill at: (lots filled, quote units), walking the book. */
-export function walkBook(market: Market, levels: readonly Level[], lots: bigint): [bigint, bigint] {
+/** What an order of `lots` would fill at: (lots filled, quote units), walking the opposite
+ *  side of the book best first; a limit order stops at its price (`limitTicks`). */
+export function walkBook(
+  market: Market,
+  levels: readonly Level[],
+  lots: bigint,
+  limit?: { ticks: bigint; buy: boolean },
+): [bigint, bigint] {
   let remaining = lots;
   let total = 0n;
   for (const [price, available] of levels) {
     if (remaining === 0n) break;
+    if (limit !== undefined && (limit.buy ? price > limit.ticks : price < limit.ticks)) break;
     const take = available < remaining ? available : remaining;
     total += notional(market, price, take);
     remaining -= take;
   }
   return [lots - remaining, total];
+}
+
+/** Whose fee an order pays: the taker's on what it takes from the book at once, the maker's on
+ *  what rests; "both" when a limit order takes part and rests the rest. */
+export type Liquidity = "taker" | "maker" | "both";
+
+/** The fee's name and rate, as the form shows it: "taker 0.20%", "taker 0.20% + maker 0.10%". */
+export function feeRates(market: Market, liquidity: Liquidity): string {
+  const taker = `taker ${bpsPercent(market.takerFeeBps)}`;
+  const maker = `maker ${bpsPercent(market.makerFeeBps)}`;
+  return liquidity === "taker" ? taker : liquidity === "maker" ? maker : `${taker} + ${maker}`;
+}
+
+export interface FeeEstimate {
+  readonly fee: bigint; // quote units
+  readonly liquidity: Liquidity;
+}
+
+/**
+ * The fee of a limit order at `ticks` (or, with `ticks` null, a market order) of `lots`, given
+ * the opposite side of the book best first: the taker's fee on the part that crosses (walked
+ * level by level, at each level's price), the maker's on a GTC remainder that would rest at the
+ * limit price. An IOC or FOK remainder is cancelled, and pays nothing.
+ */
+export function estimateFee(
+  market: Market,
+  order: { buy: boolean; ticks: bigint | null; lots: bigint; rests: boolean },
+  opposite: readonly Level[],
+): FeeEstimate {
+  const { buy, ticks, lots } = order;
+  const [taken, takenQuote] =
+    ticks === null
+      ? walkBook(market, opposite, lots)
+      : walkBook(market, opposite, lots, { ticks, buy });
+  const resting = ticks !== null && order.rests ? lots - taken : 0n;
+  const fee =
+    feeUnits(takenQuote, market.takerFeeBps) +
+    (resting > 0n ? feeUnits(notional(market, ticks ?? 0n, resting), market.makerFeeBps) : 0n);
+  // A market, IOC or FOK order never rests: it is always the taker.
+  const liquidity: Liquidity =
+    ticks === null || !order.rests || resting === 0n ? "taker" : taken === 0n ? "maker" : "both";
+  return { fee, liquidity };
 }
 
 export function checkOrder(input: FormInput, ctx: FormContext): FormCheck {
@@ -118,7 +167,6 @@ export function checkOrder(input: FormInput, ctx: FormContext): FormCheck {
   }
 
   let ticks: bigint | null = null;
-  let taker = true;
   let total: bigint | null = null;
   const opposite = buy ? ctx.asks : ctx.bids;
   const best = opposite[0]?.[0] ?? null;
@@ -127,10 +175,11 @@ export function checkOrder(input: FormInput, ctx: FormContext): FormCheck {
     if (price.error !== undefined) errors.price = price.error;
     ticks = price.steps;
     if (ticks !== null) {
-      // A limit order takes when it crosses the best opposite price; otherwise it rests (maker).
-      taker = best !== null && (buy ? ticks >= best : ticks <= best);
-      if (input.postOnly) taker = false;
       if (lots !== null) total = notional(market, ticks, lots);
+      const crosses = best !== null && (buy ? ticks >= best : ticks <= best);
+      if (input.postOnly && crosses) {
+        errors.order = `A post-only order must not take: at this price it would trade with the best ${buy ? "ask" : "bid"} (${formatPrice(market, best)})`;
+      }
     }
     if (input.postOnly && input.timeInForce !== "GTC") {
       errors.order = "Post-only orders rest on the book: time in force must be GTC";
@@ -148,8 +197,22 @@ export function checkOrder(input: FormInput, ctx: FormContext): FormCheck {
     }
   }
 
-  const feeBps = taker ? market.takerFeeBps : market.makerFeeBps;
-  const fee = total === null ? null : feeUnits(total, feeBps);
+  const limitTicks = input.kind === "limit" ? ticks : null;
+  const estimate =
+    lots === null || (input.kind === "limit" && ticks === null)
+      ? null
+      : estimateFee(
+          market,
+          {
+            buy,
+            ticks: limitTicks,
+            lots,
+            rests: input.kind === "limit" && input.timeInForce === "GTC",
+          },
+          input.postOnly && input.kind === "limit" ? [] : opposite,
+        );
+  const fee = total === null || estimate === null ? null : estimate.fee;
+  const liquidity: Liquidity = estimate?.liquidity ?? (input.kind === "market" ? "taker" : "maker");
 
   if (
     errors.order === undefined &&
@@ -198,7 +261,7 @@ export function checkOrder(input: FormInput, ctx: FormContext): FormCheck {
     };
     if (input.kind === "limit" && ticks !== null) request.price = formatPrice(market, ticks);
   }
-  return { errors, ticks, lots, total, fee, feeBps, taker, request };
+  return { errors, ticks, lots, total, fee, liquidity, request };
 }
 
 /**

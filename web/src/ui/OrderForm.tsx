@@ -1,7 +1,6 @@
 import { type FormEvent, useEffect, useId, useMemo, useState } from "react";
 import type { Level } from "../lib/book";
 import { groupThousands, trimZeros } from "../lib/decimal";
-import { bpsPercent } from "../lib/format";
 import {
   assetUnits,
   averagePrice,
@@ -12,6 +11,7 @@ import {
 } from "../lib/market";
 import {
   checkOrder,
+  feeRates,
   describeReason,
   type FormContext,
   type OrderKind,
@@ -184,7 +184,7 @@ export function OrderForm(props: { data: MarketData; active: boolean }) {
       : `${groupThousands(formatBase(market, freeBase))} ${market.base}`;
   }, [signedIn, side, freeQuote, freeBase, market]);
 
-  const feeLabel = `${check.taker ? "taker" : "maker"} ${bpsPercent(check.feeBps)}`;
+  const feeLabel = feeRates(market, check.liquidity);
   return (
     <Panel
       title="Place order"
