@@ -8,6 +8,7 @@ from playwright.sync_api import Page, expect
 from tests.e2e.web.conftest import Pages
 from tests.e2e.web.trader import (
     book,
+    covers_no_control,
     new_account,
     open_orders,
     place,
@@ -57,6 +58,12 @@ def test_a_phone_shows_one_section_at_a_time(pages: Pages) -> None:
     price = f"{quotes(pages.stack, MARKET).below:.2f}"
     assert "placed" in place(page, "buy", "0.1", price)
     pages.snapshot(page, "order")
+    # A fill's notice shows over the market's statistics, covering nothing to press.
+    assert "filled" in place(page, "buy", "0.1", kind="Market")
+    notices = page.get_by_role("status", name="Notifications")
+    expect(notices).to_contain_text("Bought 0.1 SOL")
+    covers_no_control(page, notices)
+    pages.snapshot(page, "fill-notice")
 
     sections.get_by_role("tab", name="Account").click()
     expect(region(page, "Open orders")).to_be_visible()

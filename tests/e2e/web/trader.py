@@ -227,3 +227,32 @@ def balance(page: Page, asset: str) -> tuple[str, str] | None:
 
 def open_orders(page: Page) -> Locator:
     return region(page, "Open orders").locator("tbody tr[data-order-id]")
+
+
+def covers_no_control(page: Page, notices: Locator) -> None:
+    """The notices on screen overlap no link, button, field or tab outside themselves."""
+    covered: list[str] = notices.evaluate(
+        """(region) => {
+            const shown = [...region.children]
+                .map((item) => item.getBoundingClientRect())
+                .filter((box) => box.width > 0 && box.height > 0);
+            const controls = document.querySelectorAll(
+                'a[href], button, input, select, textarea, [role="tab"], [tabindex]');
+            const hit = [];
+            for (const control of controls) {
+                if (region.contains(control)) continue;
+                const box = control.getBoundingClientRect();
+                if (box.width === 0 || box.height === 0) continue;
+                for (const notice of shown) {
+                    if (box.left < notice.right && notice.left < box.right
+                        && box.top < notice.bottom && notice.top < box.bottom) {
+                        hit.push(control.outerHTML.slice(0, 120));
+                    }
+                }
+            }
+            return hit;
+        }"""
+    )
+    shown = notices.evaluate("(region) => region.getBoundingClientRect().height")
+    assert shown > 0, "no notice on screen"
+    assert covered == [], covered

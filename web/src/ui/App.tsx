@@ -6,7 +6,6 @@ import { ChartPanel } from "./Charts";
 import { Header } from "./Header";
 import { useExchange, useStore } from "./hooks";
 import { MarketsList } from "./MarketsList";
-import { NoticeList } from "./Notices";
 import { OrderBook } from "./OrderBook";
 import { OrderForm } from "./OrderForm";
 import { TradesTape } from "./TradesTape";
@@ -90,7 +89,6 @@ export function App() {
         's Lightweight Charts. Cryptex: amounts are exact; prices and sizes follow each market's
         tick and lot.
       </footer>
-      <NoticeList />
       <AuthDialog />
     </div>
   );

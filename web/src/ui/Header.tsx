@@ -3,6 +3,7 @@ import { groupThousands } from "../lib/decimal";
 import { changePercent } from "../lib/format";
 import type { Market } from "../lib/market";
 import { useExchange, useStore } from "./hooks";
+import { NoticeList } from "./Notices";
 
 function Connection() {
   const exchange = useExchange();
@@ -94,8 +95,11 @@ export function Header() {
           ))}
         </select>
       </label>
-      {market !== undefined && <Stats market={market} />}
-      <div className="spacer" />
+      {/* Notices show over the statistics, which hold no control: they hide nothing to press. */}
+      <div className="ticker-slot">
+        {market !== undefined && <Stats market={market} />}
+        <NoticeList />
+      </div>
       <Connection />
       <div className="account">
         {info === null ? (
