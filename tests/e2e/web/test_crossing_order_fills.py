@@ -1,6 +1,7 @@
-"""A buy that crosses an ask fills: the form says so, a notice announces the fill (orders@me),
-the trade shows in the tape coloured as a buy, the balances change (balances@me), the candle
-takes the trade, and the trade and the order are in the trader's lists."""
+"""A buy that crosses an ask fills: the form estimates the taker's fee and says it filled, a
+notice announces the fill (orders@me), the trade shows in the tape coloured as a buy, the
+balances change (balances@me), the candle takes the trade, and the trade and the order are in
+the trader's lists, the trade still after a reload (GET /api/v1/myTrades)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,9 @@ from playwright.sync_api import Page, expect
 from tests.e2e.web.conftest import Pages
 from tests.e2e.web.trader import (
     balance,
+    covers_no_control,
     new_account,
+    order_form,
     place,
     quotes,
     region,
@@ -49,6 +52,14 @@ def test_a_crossing_buy_fills_and_everything_follows(pages: Pages) -> None:
     price = f"{quotes(stack, MARKET).inside:.2f}"
     assert maker.place(side="sell", price=price, quantity="0.2", market=MARKET)["status"] == "NEW"
 
+    # The fee estimate: the taker's for a buy at the best ask, the maker's for one that rests.
+    form = order_form(page)
+    form.get_by_label("Quantity", exact=True).fill("0.2")
+    form.get_by_label("Price", exact=True).fill(price)
+    expect(form.get_by_text("Fee (taker 0.20%)")).to_be_visible()
+    form.get_by_label("Price", exact=True).fill(f"{Decimal(price) / 2:.2f}")
+    expect(form.get_by_text("Fee (maker 0.10%)")).to_be_visible()
+
     outcome = place(page, "buy", "0.2", price)
     match = re.fullmatch(r"Buy order (\d+) filled: 0\.2 SOL filled at ([\d.]+) on average", outcome)
     assert match, outcome
@@ -57,6 +68,8 @@ def test_a_crossing_buy_fills_and_everything_follows(pages: Pages) -> None:
     expect(notices).to_contain_text(
         re.compile(rf"Bought 0\.2 SOL at [\d.]+ \(SOL/USDC, order {order_id}\)")
     )
+    covers_no_control(page, notices)
+    pages.snapshot(page, "fill-notice")
 
     # The tape: the exchange's latest trades, the fill among them, taken by a buyer.
     trades = taker.get("/api/v1/trades", symbol=MARKET, limit=3)
@@ -88,7 +101,19 @@ def test_a_crossing_buy_fills_and_everything_follows(pages: Pages) -> None:
     mine = region(page, "My trades")
     expect(mine.locator("tbody tr")).to_have_count(1)
     expect(mine.locator("tbody tr").first).to_contain_text("Taker")
+    fill_row = f'tr[data-order-id="{order_id}"]'
+    expect(mine.locator(fill_row)).to_contain_text(price)
     account.get_by_role("tab", name="Order history").click()
     history = region(page, "Order history")
     row = history.locator(f'tr[data-order-id="{order_id}"]')
     expect(row).to_contain_text("filled", timeout=20_000)  # written by the DB processor
+
+    # A reload keeps the session (the tab holds the token); the trade comes from the history.
+    page.reload()
+    wait_live(page)
+    account = page.get_by_role("tablist", name="Your orders and trades")
+    account.get_by_role("tab", name="My trades").click()
+    mine = region(page, "My trades")
+    expect(mine.locator(fill_row)).to_have_count(1, timeout=20_000)  # recorded by the DB processor
+    expect(mine.locator(fill_row)).to_contain_text(price)
+    expect(mine.locator(fill_row)).to_contain_text("Taker")

@@ -87,6 +87,21 @@ export interface OrderUpdate {
   maker?: boolean;
 }
 
+/** `GET /api/v1/myTrades`: one of the account's trades, from its side. */
+export interface MyTradeOut {
+  market: string;
+  tradeId: number; // counted per market
+  orderId: number;
+  side: string; // BUY | SELL
+  price: string;
+  qty: string;
+  quoteQty: string;
+  fee: string;
+  feeAsset: string;
+  maker: boolean;
+  time: number;
+}
+
 export interface TokenOut {
   token: string;
   tokenType: string;

@@ -1,33 +1,28 @@
 /**
  * The signed-in trader's own data: balances (`balances@me` over `GET /balances`), open orders
- * (`GET /orders/open`, kept current by `orders@me`), order history (`GET /orders`) and the
- * trades of this session (`orders@me` announces each one with its price, quantity and fee).
+ * (`GET /orders/open`, kept current by `orders@me`), order history (`GET /orders`) and own
+ * trades (`GET /myTrades` of every market at sign-in and of the market on screen, with each
+ * fill `orders@me` announces merged in).
  * Placing and cancelling go through REST; what comes back updates the lists at once.
  */
 
 import type { OrderRequest } from "../lib/orderForm";
+import { mergeTrades, type OwnTrade, tradeFromApi, tradeFromUpdate } from "../lib/ownTrades";
 import type { Api } from "../net/api";
 import type { Feed } from "../net/feed";
-import { type BalanceOut, OPEN_STATUSES, type OrderOut, type OrderUpdate } from "../net/types";
+import {
+  type BalanceOut,
+  type MyTradeOut,
+  OPEN_STATUSES,
+  type OrderOut,
+  type OrderUpdate,
+} from "../net/types";
 import type { Notices } from "./notices";
 import { Store } from "./store";
 
-export interface OwnTrade {
-  readonly key: string; // orderId:tradeId (both sides of a self-trade are two rows)
-  readonly tradeId: number;
-  readonly orderId: number;
-  readonly market: string;
-  readonly side: string;
-  readonly price: string;
-  readonly qty: string;
-  readonly fee: string;
-  readonly feeAsset: string;
-  readonly maker: boolean;
-  readonly time: number;
-}
-
 const HISTORY_LIMIT = 100;
-const OWN_TRADES = 200;
+const TRADES_LIMIT = 100; // of each read of GET /myTrades
+const OWN_TRADES = 500; // kept in the list
 // The DB processor writes the history a moment after the engine settles.
 const HISTORY_DELAY_MS = 1_500;
 // Orders placed elsewhere (another tab, the API) and deposits change nothing on orders@me or
@@ -45,6 +40,7 @@ export class Account {
   private openTimer: number | null = null;
   private pollTimer: number | null = null;
   private active = false;
+  private tradesMarket: string | null = null;
 
   constructor(
     private readonly api: Api,
@@ -83,7 +79,15 @@ export class Account {
   refresh(): void {
     void this.loadBalances();
     void this.loadOpenOrders();
+    void this.loadTrades();
     if (this.historyWanted) void this.loadHistory();
+  }
+
+  /** The market on screen: its own trades are read too, however old. */
+  showMarket(symbol: string): void {
+    if (symbol === this.tradesMarket) return;
+    this.tradesMarket = symbol;
+    if (this.active) void this.loadTrades(symbol);
   }
 
   /** The history tab is shown: read it now and keep it current. */
@@ -150,6 +154,26 @@ export class Account {
     }
   }
 
+  /** The latest trades of every market and, if one is on screen, of that market. */
+  private async loadTrades(only?: string): Promise<void> {
+    const markets = only !== undefined ? [only] : [undefined, this.tradesMarket ?? undefined];
+    await Promise.all(
+      [...new Set(markets)].map(async (market) => {
+        try {
+          const list = await this.api.get<MyTradeOut[]>("/myTrades", {
+            market,
+            limit: TRADES_LIMIT,
+          });
+          if (this.active) {
+            this.trades.update((known) => mergeTrades(known, list.map(tradeFromApi), OWN_TRADES));
+          }
+        } catch {
+          // kept as they were; orders@me still adds each new fill
+        }
+      }),
+    );
+  }
+
   private scheduleHistory(): void {
     if (!this.historyWanted) return;
     if (this.historyTimer !== null) window.clearTimeout(this.historyTimer);
@@ -179,24 +203,8 @@ export class Account {
     } else if (OPEN_STATUSES.has(update.status)) {
       this.scheduleOpenOrders(); // placed elsewhere (another tab, the API): read them
     }
-    if (update.tradeId !== undefined && update.lastPrice !== undefined) {
-      const trade: OwnTrade = {
-        key: `${update.orderId}:${update.tradeId}`,
-        tradeId: update.tradeId,
-        orderId: update.orderId,
-        market: update.market,
-        side: update.side,
-        price: update.lastPrice,
-        qty: update.lastQty ?? "",
-        fee: update.fee ?? "",
-        feeAsset: update.feeAsset ?? "",
-        maker: update.maker ?? false,
-        time: update.updated,
-      };
-      this.trades.update((list) =>
-        list.some((t) => t.key === trade.key) ? list : [trade, ...list].slice(0, OWN_TRADES),
-      );
-    }
+    const trade = tradeFromUpdate(update);
+    if (trade !== null) this.trades.update((known) => mergeTrades(known, [trade], OWN_TRADES));
     const text = this.describe(update);
     if (text !== null) {
       const tone = update.tradeId !== undefined ? (update.side === "BUY" ? "buy" : "sell") : "info";

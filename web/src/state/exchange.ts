@@ -149,6 +149,7 @@ export class Exchange {
     this.current.get()?.stop();
     const data = new MarketData(market, this.feed, this.api, this.frame);
     this.symbol.set(market.symbol);
+    this.account.get()?.showMarket(market.symbol);
     this.current.set(data);
     data.start();
   }
@@ -164,6 +165,8 @@ export class Exchange {
       const created = new Account(this.api, this.feed, this.notices, (update) =>
         this.describe(update),
       );
+      const symbol = this.symbol.get();
+      if (symbol !== null) created.showMarket(symbol);
       this.account.set(created);
       created.start();
     }

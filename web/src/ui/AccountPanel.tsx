@@ -1,4 +1,4 @@
-import { useId, useState } from "react";
+import { type ReactNode, useId, useState } from "react";
 import { groupThousands, trimZeros } from "../lib/decimal";
 import { dateTime } from "../lib/format";
 import { averagePrice } from "../lib/market";
@@ -7,6 +7,7 @@ import { ApiError } from "../net/api";
 import type { OrderOut } from "../net/types";
 import type { Account } from "../state/account";
 import { useExchange, useMaybeStore, useStore } from "./hooks";
+import { type Column, MarketLink, pairName, sideClass, sideText, TableHead } from "./Table";
 
 type Tab = "open" | "history" | "trades";
 const TABS: { id: Tab; label: string }[] = [
@@ -15,13 +16,50 @@ const TABS: { id: Tab; label: string }[] = [
   { id: "trades", label: "My trades" },
 ];
 
-function sideClass(side: string): string {
-  return side === "BUY" ? "buy" : "sell";
+/** One of the tab's tables: it scrolls sideways on a narrow screen. */
+function OrdersTable(props: { columns: readonly Column[]; children: ReactNode }) {
+  return (
+    <div className="scroll-x">
+      <table className="orders">
+        <TableHead columns={props.columns} />
+        <tbody>{props.children}</tbody>
+      </table>
+    </div>
+  );
 }
 
-function sideText(side: string): string {
-  return side === "BUY" ? "Buy" : "Sell";
+/** The cells every row starts with: when, which market (a link to it), which side. */
+function LeadCells(props: { time: number; symbol: string; side: string }) {
+  const exchange = useExchange();
+  return (
+    <>
+      <td className="muted wide-only">{dateTime(props.time)}</td>
+      <td>
+        <MarketLink symbol={props.symbol}>{pairName(exchange, props.symbol)}</MarketLink>
+      </td>
+      <td className={sideClass(props.side)}>{sideText(props.side)}</td>
+    </>
+  );
 }
+
+// The columns of LeadCells, then the others of each table.
+const LEAD: readonly Column[] = [
+  { label: "Time", wide: true },
+  { label: "Market" },
+  { label: "Side" },
+];
+const PRICE: Column = { label: "Price", num: true };
+const QUANTITY: Column = { label: "Quantity", num: true };
+const ORDER: readonly Column[] = [
+  ...LEAD,
+  { label: "Type", wide: true },
+  PRICE,
+  QUANTITY,
+  { label: "Filled", num: true },
+];
+const OPEN_COLUMNS = [...ORDER, { label: <span className="sr-only">Actions</span> }];
+const HISTORY_COLUMNS = [...ORDER, { label: "Average", num: true }, { label: "Status" }];
+const TRADE_COLUMNS = [...LEAD, PRICE, QUANTITY, { label: "Fee", num: true }, { label: "Role" }];
 
 function typeText(order: OrderOut): string {
   const type = order.type === "MARKET" ? "Market" : "Limit";
@@ -29,7 +67,6 @@ function typeText(order: OrderOut): string {
 }
 
 function OpenOrders(props: { account: Account; symbol: string }) {
-  const exchange = useExchange();
   const orders = useStore(props.account.openOrders);
   const [busy, setBusy] = useState<number | "all" | null>(null);
   const [onlyThis, setOnlyThis] = useState(false);
@@ -95,71 +132,28 @@ function OpenOrders(props: { account: Account; symbol: string }) {
       ) : shown.length === 0 ? (
         <p className="empty">No open orders.</p>
       ) : (
-        <div className="scroll-x">
-          <table className="orders">
-            <thead>
-              <tr>
-                <th scope="col" className="wide-only">
-                  Time
-                </th>
-                <th scope="col">Market</th>
-                <th scope="col">Side</th>
-                <th scope="col" className="wide-only">
-                  Type
-                </th>
-                <th scope="col" className="num">
-                  Price
-                </th>
-                <th scope="col" className="num">
-                  Quantity
-                </th>
-                <th scope="col" className="num">
-                  Filled
-                </th>
-                <th scope="col">
-                  <span className="sr-only">Actions</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {shown.map((order) => {
-                const market = exchange.marketOf(order.market);
-                return (
-                  <tr key={order.orderId} data-order-id={order.orderId}>
-                    <td className="muted wide-only">{dateTime(order.created)}</td>
-                    <td>
-                      <a
-                        href={`/trade/${order.market}`}
-                        onClick={(event) => {
-                          event.preventDefault();
-                          exchange.navigate(order.market);
-                        }}
-                      >
-                        {market ? `${market.base}/${market.quote}` : order.market}
-                      </a>
-                    </td>
-                    <td className={sideClass(order.side)}>{sideText(order.side)}</td>
-                    <td className="wide-only">{typeText(order)}</td>
-                    <td className="num">{groupThousands(order.price)}</td>
-                    <td className="num">{groupThousands(order.quantity)}</td>
-                    <td className="num">{groupThousands(order.executedQty)}</td>
-                    <td className="num">
-                      <button
-                        type="button"
-                        className="secondary small"
-                        disabled={busy !== null}
-                        onClick={() => void cancel(order)}
-                        title={`Cancel order ${order.orderId}`}
-                      >
-                        Cancel
-                      </button>
-                    </td>
-                  </tr>
-                );
-              })}
-            </tbody>
-          </table>
-        </div>
+        <OrdersTable columns={OPEN_COLUMNS}>
+          {shown.map((order) => (
+            <tr key={order.orderId} data-order-id={order.orderId}>
+              <LeadCells time={order.created} symbol={order.market} side={order.side} />
+              <td className="wide-only">{typeText(order)}</td>
+              <td className="num">{groupThousands(order.price)}</td>
+              <td className="num">{groupThousands(order.quantity)}</td>
+              <td className="num">{groupThousands(order.executedQty)}</td>
+              <td className="num">
+                <button
+                  type="button"
+                  className="secondary small"
+                  disabled={busy !== null}
+                  onClick={() => void cancel(order)}
+                  title={`Cancel order ${order.orderId}`}
+                >
+                  Cancel
+                </button>
+              </td>
+            </tr>
+          ))}
+        </OrdersTable>
       )}
     </>
   );
@@ -177,119 +171,55 @@ function OrderHistory(props: { account: Account }) {
   if (orders === null) return <p className="empty">Loading…</p>;
   if (orders.length === 0) return <p className="empty">No orders yet.</p>;
   return (
-    <div className="scroll-x">
-      <table className="orders">
-        <thead>
-          <tr>
-            <th scope="col" className="wide-only">
-              Time
-            </th>
-            <th scope="col">Market</th>
-            <th scope="col">Side</th>
-            <th scope="col" className="wide-only">
-              Type
-            </th>
-            <th scope="col" className="num">
-              Price
-            </th>
-            <th scope="col" className="num">
-              Quantity
-            </th>
-            <th scope="col" className="num">
-              Filled
-            </th>
-            <th scope="col" className="num">
-              Average
-            </th>
-            <th scope="col">Status</th>
+    <OrdersTable columns={HISTORY_COLUMNS}>
+      {orders.map((order) => {
+        const market = exchange.marketOf(order.market);
+        const executed = trimZeros(order.executedQty) !== "0";
+        const average =
+          market && executed
+            ? averagePrice(market, order.cumulativeQuoteQty, order.executedQty)
+            : null;
+        return (
+          <tr key={order.orderId} data-order-id={order.orderId}>
+            <LeadCells time={order.updated} symbol={order.market} side={order.side} />
+            <td className="wide-only">{typeText(order)}</td>
+            <td className="num">
+              {order.type === "MARKET" ? "Market" : groupThousands(order.price)}
+            </td>
+            <td className="num">{groupThousands(order.quantity)}</td>
+            <td className="num">{groupThousands(order.executedQty)}</td>
+            <td className="num">{average === null ? "–" : groupThousands(average)}</td>
+            <td>{statusText(order)}</td>
           </tr>
-        </thead>
-        <tbody>
-          {orders.map((order) => {
-            const market = exchange.marketOf(order.market);
-            const executed = trimZeros(order.executedQty) !== "0";
-            const average =
-              market && executed
-                ? averagePrice(market, order.cumulativeQuoteQty, order.executedQty)
-                : null;
-            return (
-              <tr key={order.orderId} data-order-id={order.orderId}>
-                <td className="muted wide-only">{dateTime(order.updated)}</td>
-                <td>{market ? `${market.base}/${market.quote}` : order.market}</td>
-                <td className={sideClass(order.side)}>{sideText(order.side)}</td>
-                <td className="wide-only">{typeText(order)}</td>
-                <td className="num">
-                  {order.type === "MARKET" ? "Market" : groupThousands(order.price)}
-                </td>
-                <td className="num">{groupThousands(order.quantity)}</td>
-                <td className="num">{groupThousands(order.executedQty)}</td>
-                <td className="num">{average === null ? "–" : groupThousands(average)}</td>
-                <td>{statusText(order)}</td>
-              </tr>
-            );
-          })}
-        </tbody>
-      </table>
-    </div>
+        );
+      })}
+    </OrdersTable>
   );
 }
 
 function MyTrades(props: { account: Account }) {
-  const exchange = useExchange();
   const trades = useStore(props.account.trades);
   if (trades.length === 0) {
-    return (
-      <p className="empty">
-        No trades since you signed in on this page. Filled orders are in the order history.
-      </p>
-    );
+    return <p className="empty">No trades yet.</p>;
   }
   return (
-    <div className="scroll-x">
-      <table className="orders">
-        <thead>
-          <tr>
-            <th scope="col" className="wide-only">
-              Time
-            </th>
-            <th scope="col">Market</th>
-            <th scope="col">Side</th>
-            <th scope="col" className="num">
-              Price
-            </th>
-            <th scope="col" className="num">
-              Quantity
-            </th>
-            <th scope="col" className="num">
-              Fee
-            </th>
-            <th scope="col">Role</th>
-          </tr>
-        </thead>
-        <tbody>
-          {trades.map((trade) => {
-            const market = exchange.marketOf(trade.market);
-            return (
-              <tr key={trade.key}>
-                <td className="muted wide-only">{dateTime(trade.time)}</td>
-                <td>{market ? `${market.base}/${market.quote}` : trade.market}</td>
-                <td className={sideClass(trade.side)}>{sideText(trade.side)}</td>
-                <td className="num">{groupThousands(trade.price)}</td>
-                <td className="num">{groupThousands(trade.qty)}</td>
-                <td className="num">
-                  {groupThousands(trade.fee)} {trade.feeAsset}
-                </td>
-                <td>{trade.maker ? "Maker" : "Taker"}</td>
-              </tr>
-            );
-          })}
-        </tbody>
-      </table>
-    </div>
+    <OrdersTable columns={TRADE_COLUMNS}>
+      {trades.map((trade) => (
+        <tr key={trade.key} data-order-id={trade.orderId} data-trade-id={trade.tradeId}>
+          <LeadCells time={trade.time} symbol={trade.market} side={trade.side} />
+          <td className="num">{groupThousands(trade.price)}</td>
+          <td className="num">{groupThousands(trade.qty)}</td>
+          <td className="num">
+            {groupThousands(trade.fee)} {trade.feeAsset}
+          </td>
+          <td>{trade.maker ? "Maker" : "Taker"}</td>
+        </tr>
+      ))}
+    </OrdersTable>
   );
 }
 
-/** Open orders, order history and this session's trades, as tabs. */
+/** Open orders, order history and own trades, as tabs. */
 export function AccountPanel(props: { symbol: string; active: boolean }) {
   const exchange = useExchange();
   const account = useStore(exchange.account);

@@ -11,9 +11,15 @@ import { ApiError } from "../net/api";
 import type { Exchange } from "../state/exchange";
 import { useExchange, useMaybeStore, useStore } from "./hooks";
 import { Panel } from "./Panel";
+import { type Column, TableHead } from "./Table";
 
 // What the faucet gives: this much quote asset, and of each base asset about as much in value.
 const FAUCET_VALUE = 10_000n; // whole quote units
+const BALANCE_COLUMNS: readonly Column[] = [
+  { label: "Asset" },
+  { label: "Free", num: true },
+  { label: "Locked", num: true },
+];
 const FAUCET_FALLBACK = "10"; // whole units of a base asset that has no price yet
 
 /** The faucet's gift per asset: quote assets FAUCET_VALUE, base assets its worth at the last
@@ -96,17 +102,7 @@ export function Balances(props: { active: boolean }) {
         </p>
       ) : (
         <table className="balances">
-          <thead>
-            <tr>
-              <th scope="col">Asset</th>
-              <th scope="col" className="num">
-                Free
-              </th>
-              <th scope="col" className="num">
-                Locked
-              </th>
-            </tr>
-          </thead>
+          <TableHead columns={BALANCE_COLUMNS} />
           <tbody>
             {rows.map((balance) => (
               <tr key={balance.asset} data-asset={balance.asset}>

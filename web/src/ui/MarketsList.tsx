@@ -2,6 +2,14 @@ import { groupThousands, truncateDecimals } from "../lib/decimal";
 import { changePercent } from "../lib/format";
 import { useExchange, useStore } from "./hooks";
 import { Panel } from "./Panel";
+import { type Column, MarketLink, TableHead } from "./Table";
+
+const COLUMNS: readonly Column[] = [
+  { label: "Market" },
+  { label: "Last", num: true },
+  { label: "24h", num: true },
+  { label: "Volume (24h)", num: true },
+];
 
 /** Every listed market with its 24-hour last price, change and volume, live from ticker@M. */
 export function MarketsList(props: { active: boolean }) {
@@ -18,20 +26,7 @@ export function MarketsList(props: { active: boolean }) {
         </p>
       ) : (
         <table className="markets">
-          <thead>
-            <tr>
-              <th scope="col">Market</th>
-              <th scope="col" className="num">
-                Last
-              </th>
-              <th scope="col" className="num">
-                24h
-              </th>
-              <th scope="col" className="num">
-                Volume (24h)
-              </th>
-            </tr>
-          </thead>
+          <TableHead columns={COLUMNS} />
           <tbody>
             {markets.map((market) => {
               const ticker = tickers.get(market.symbol);
@@ -50,19 +45,10 @@ export function MarketsList(props: { active: boolean }) {
                   data-symbol={market.symbol}
                 >
                   <th scope="row">
-                    <a
-                      href={`/trade/${market.symbol}`}
-                      aria-current={current ? "page" : undefined}
-                      onClick={(event) => {
-                        if (event.metaKey || event.ctrlKey || event.shiftKey || event.button !== 0)
-                          return;
-                        event.preventDefault();
-                        exchange.navigate(market.symbol);
-                      }}
-                    >
+                    <MarketLink symbol={market.symbol} current={current}>
                       {market.base}
                       <span className="muted">/{market.quote}</span>
-                    </a>
+                    </MarketLink>
                     {market.tradingState !== "Active" && (
                       <span className="state-tag">{market.tradingState}</span>
                     )}

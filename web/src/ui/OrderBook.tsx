@@ -6,6 +6,7 @@ import { formatPrice, formatQuantity, type Market, stepLabel } from "../lib/mark
 import type { MarketData } from "../state/marketData";
 import { useExchange, useSignal } from "./hooks";
 import { Panel } from "./Panel";
+import { priceAmountColumns, TableHead } from "./Table";
 
 const ROWS = 14;
 const GROUPS = [1n, 10n, 100n, 1000n];
@@ -41,6 +42,17 @@ const Row = memo(function Row(props: {
     </tr>
   );
 });
+
+function Rows(props: {
+  market: Market;
+  levels: readonly ViewLevel[];
+  side: "bid" | "ask";
+  max: bigint;
+  onPick: (price: string) => void;
+}) {
+  const { levels, ...each } = props;
+  return levels.map((level) => <Row key={level.price.toString()} level={level} {...each} />);
+}
 
 export function OrderBook(props: { data: MarketData; active: boolean }) {
   const { data } = props;
@@ -108,36 +120,22 @@ export function OrderBook(props: { data: MarketData; active: boolean }) {
         )}
         <table className="book-table">
           <caption className="sr-only">Asks, lowest last</caption>
-          <thead>
-            <tr>
-              <th scope="col">Price ({market.quote})</th>
-              <th scope="col" className="num">
-                Amount ({market.base})
-              </th>
-              <th scope="col" className="num">
-                Total ({market.base})
-              </th>
-            </tr>
-          </thead>
+          <TableHead
+            columns={priceAmountColumns(market, { label: `Total (${market.base})`, num: true })}
+          />
           <tbody className="asks">
             {Array.from({ length: padding }, (_, i) => (
               <tr key={`pad${i}`} className="level pad" aria-hidden="true">
                 <td colSpan={3}>&nbsp;</td>
               </tr>
             ))}
-            {asks
-              .slice()
-              .reverse()
-              .map((level) => (
-                <Row
-                  key={level.price.toString()}
-                  market={market}
-                  level={level}
-                  side="ask"
-                  max={max}
-                  onPick={pick}
-                />
-              ))}
+            <Rows
+              market={market}
+              levels={asks.slice().reverse()}
+              side="ask"
+              max={max}
+              onPick={pick}
+            />
           </tbody>
         </table>
         <div className="spread" aria-label="Last price and spread">
@@ -149,16 +147,7 @@ export function OrderBook(props: { data: MarketData; active: boolean }) {
         <table className="book-table">
           <caption className="sr-only">Bids, highest first</caption>
           <tbody className="bids">
-            {bids.map((level) => (
-              <Row
-                key={level.price.toString()}
-                market={market}
-                level={level}
-                side="bid"
-                max={max}
-                onPick={pick}
-              />
-            ))}
+            <Rows market={market} levels={bids} side="bid" max={max} onPick={pick} />
           </tbody>
         </table>
       </div>

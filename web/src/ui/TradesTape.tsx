@@ -3,6 +3,7 @@ import { clockTime } from "../lib/format";
 import type { MarketData } from "../state/marketData";
 import { useSignal } from "./hooks";
 import { Panel } from "./Panel";
+import { priceAmountColumns, TableHead } from "./Table";
 
 /** The market's latest trades, newest first, coloured by the taker's side. */
 export function TradesTape(props: { data: MarketData; active: boolean }) {
@@ -15,17 +16,7 @@ export function TradesTape(props: { data: MarketData; active: boolean }) {
         <p className="empty">No trades yet.</p>
       ) : (
         <table className="tape">
-          <thead>
-            <tr>
-              <th scope="col">Price ({market.quote})</th>
-              <th scope="col" className="num">
-                Amount ({market.base})
-              </th>
-              <th scope="col" className="num">
-                Time
-              </th>
-            </tr>
-          </thead>
+          <TableHead columns={priceAmountColumns(market, { label: "Time", num: true })} />
           <tbody>
             {data.trades.map((trade) => {
               const side = trade.isBuyerMaker ? "sell" : "buy";
