@@ -174,13 +174,7 @@ export function checkOrder(input: FormInput, ctx: FormContext): FormCheck {
     const price = amount(input.price, market.tick, tickText, "Price");
     if (price.error !== undefined) errors.price = price.error;
     ticks = price.steps;
-    if (ticks !== null) {
-      if (lots !== null) total = notional(market, ticks, lots);
-      const crosses = best !== null && (buy ? ticks >= best : ticks <= best);
-      if (input.postOnly && crosses) {
-        errors.order = `A post-only order must not take: at this price it would trade with the best ${buy ? "ask" : "bid"} (${formatPrice(market, best)})`;
-      }
-    }
+    if (ticks !== null && lots !== null) total = notional(market, ticks, lots);
     if (input.postOnly && input.timeInForce !== "GTC") {
       errors.order = "Post-only orders rest on the book: time in force must be GTC";
     }
