@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal
+from typing import Any
 
 from playwright.sync_api import Page, expect
 
@@ -17,8 +18,8 @@ from tests.e2e.web.trader import (
     new_account,
     order_form,
     place,
-    quotes,
     region,
+    rest_best_ask,
     sign_in,
     wait_for,
     wait_live,
@@ -49,8 +50,7 @@ def test_a_crossing_buy_fills_and_everything_follows(pages: Pages) -> None:
     volume_before = before[1] if before else Decimal(0)
 
     # The maker's ask inside the market maker's spread: the best ask, and it rests.
-    price = f"{quotes(stack, MARKET).inside:.2f}"
-    assert maker.place(side="sell", price=price, quantity="0.2", market=MARKET)["status"] == "NEW"
+    price = rest_best_ask(stack, maker, MARKET, "0.2")
 
     # The fee estimate: the taker's for a buy at the best ask, the maker's for one that rests.
     form = order_form(page)
@@ -99,21 +99,30 @@ def test_a_crossing_buy_fills_and_everything_follows(pages: Pages) -> None:
     account = page.get_by_role("tablist", name="Your orders and trades")
     account.get_by_role("tab", name="My trades").click()
     mine = region(page, "My trades")
-    expect(mine.locator("tbody tr")).to_have_count(1)
-    expect(mine.locator("tbody tr").first).to_contain_text("Taker")
-    fill_row = f'tr[data-order-id="{order_id}"]'
-    expect(mine.locator(fill_row)).to_contain_text(price)
+    fills = mine.locator(f'tr[data-order-id="{order_id}"]')  # one a maker order it traded with
+    expect(fills.first).to_contain_text("Taker")
     account.get_by_role("tab", name="Order history").click()
     history = region(page, "Order history")
     row = history.locator(f'tr[data-order-id="{order_id}"]')
     expect(row).to_contain_text("filled", timeout=20_000)  # written by the DB processor
 
-    # A reload keeps the session (the tab holds the token); the trade comes from the history.
+    # A reload keeps the session (the tab holds the token); the trades come from
+    # GET /api/v1/myTrades, as the DB processor recorded them.
+    def fills_recorded() -> list[dict[str, Any]] | None:
+        listed = taker.get("/api/v1/myTrades", market=MARKET)
+        found = [trade for trade in listed if trade["orderId"] == order_id]
+        return found if sum(Decimal(t["qty"]) for t in found) == Decimal("0.2") else None
+
+    recorded = wait_for(fills_recorded, "the fills recorded")
     page.reload()
     wait_live(page)
     account = page.get_by_role("tablist", name="Your orders and trades")
     account.get_by_role("tab", name="My trades").click()
     mine = region(page, "My trades")
-    expect(mine.locator(fill_row)).to_have_count(1, timeout=20_000)  # recorded by the DB processor
-    expect(mine.locator(fill_row)).to_contain_text(price)
-    expect(mine.locator(fill_row)).to_contain_text("Taker")
+    expect(mine.locator("tbody tr")).to_have_count(len(recorded))
+    for trade in recorded:
+        listed = mine.locator(f'tr[data-order-id="{order_id}"][data-trade-id="{trade["tradeId"]}"]')
+        expect(listed).to_contain_text(trade["price"])
+        expect(listed).to_contain_text(trade["qty"])
+        expect(listed).to_contain_text(f"{trade['fee']} USDC")
+        expect(listed).to_contain_text("Taker")

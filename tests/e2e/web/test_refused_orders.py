@@ -15,6 +15,7 @@ from tests.e2e.web.trader import (
     order_form,
     place,
     quotes,
+    rest_best_ask,
     sign_in,
     wait_for,
     wait_live,
@@ -73,9 +74,8 @@ def test_the_exchanges_reasons_are_shown(pages: Pages) -> None:
 
     # A post-only buy at an ask's price would take: the engine rejects it. (The ask is another
     # trader's: the market maker's may be missing.)
-    ask = f"{quotes(pages.stack, MARKET).inside:.2f}"
     maker = new_account(pages.stack, {"SOL": "1"})
-    assert maker.place(side="sell", price=ask, quantity="0.1", market=MARKET)["status"] == "NEW"
+    ask = rest_best_ask(pages.stack, maker, MARKET, "0.1")
     outcome = place(page, "buy", "0.1", ask, post_only=True)
     assert outcome.endswith("rejected: a post-only order would have taken liquidity"), outcome
 

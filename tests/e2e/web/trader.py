@@ -128,6 +128,20 @@ def quotes(stack: StackRun, symbol: str) -> Quotes:
     return wait_for(read, f"quotes in {symbol}")
 
 
+def rest_best_ask(stack: StackRun, seller: Account, symbol: str, quantity: str) -> str:
+    """A sell of `seller` resting as the best ask, inside the spread; its price. Post-only: the
+    market maker requotes every few seconds, and if its bids have risen to the price meanwhile
+    the sell is refused rather than filled, and tried again at the new quotes."""
+    for _ in range(10):
+        price = f"{quotes(stack, symbol).inside:.2f}"
+        order = seller.place(
+            side="sell", price=price, quantity=quantity, market=symbol, postOnly=True
+        )
+        if order["status"] == "NEW":
+            return price
+    raise AssertionError(f"no sell rested inside the spread of {symbol}")
+
+
 # ------------------------------------------------------------------ the page
 
 
