@@ -47,14 +47,15 @@ class OwnTrade:
 
 
 # One SELECT per side, each served by its account index (`trades_maker_account`,
-# `trades_taker_account`); a self-trade matches both.
+# `trades_taker_account`); a self-trade matches both. Time bounds are exact in integer ms
+# (`to_timestamp` of a float could miss a trade at the bound's very millisecond).
 _SIDE = """
     SELECT market, trade_id, ts, price, quantity, {maker} AS is_maker,
            {side}_order_id AS order_id, (taker_side = 'BUY') <> {maker} AS is_buyer
       FROM trades
      WHERE {side}_account = $1 AND ($2::text IS NULL OR market = $2)
-       AND ($3::bigint IS NULL OR ts >= to_timestamp($3::bigint / 1000.0))
-       AND ($4::bigint IS NULL OR ts <= to_timestamp($4::bigint / 1000.0))
+       AND ($3::bigint IS NULL OR ts >= 'epoch'::timestamptz + $3::bigint * interval '1 ms')
+       AND ($4::bigint IS NULL OR ts <= 'epoch'::timestamptz + $4::bigint * interval '1 ms')
        AND ($5::bigint IS NULL OR trade_id >= $5)"""
 _QUERIES = {
     order: f"""SELECT market, trade_id, price, quantity, is_maker, order_id, is_buyer,

@@ -12,7 +12,7 @@ import pytest
 
 from tests.integration.api.conftest import Stack, Trader, sign_up
 
-T0 = 1_790_000_000_000  # epoch ms
+T0 = 1_790_000_000_123  # epoch ms (.123 s has no exact binary fraction)
 
 
 def _record(stack: Stack, rows: list[tuple[object, ...]]) -> None:
@@ -82,6 +82,8 @@ def test_one_market_a_window_and_a_limit(history: tuple[Trader, Trader]) -> None
     assert _brief(sol) == [("SOL_USDC", 12, "BUY", False), ("SOL_USDC", 11, "BUY", True)]
     window = a.http.get("/api/v1/myTrades", params={"startTime": T0, "endTime": T0 + 1_000})
     assert [t["orderId"] for t in window.json()] == [12, 11]
+    at = a.http.get("/api/v1/myTrades", params={"startTime": T0 + 2_000, "endTime": T0 + 2_000})
+    assert [t["orderId"] for t in at.json()] == [14, 13]  # both bounds hold their millisecond
     assert [t["orderId"] for t in a.http.get("/api/v1/myTrades?limit=1").json()] == [14]
 
 
