@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import redis
@@ -25,8 +26,9 @@ class RedisServer:
     else), restartable from its own data directory."""
 
     def __init__(
-        self, directory: Path, *, appendfsync: str = "always", appendonly: bool = True
-    ) -> None:
+        self, directory: Path, *, appendfsync: str = "always", appendonly: bool = True,
+        replica_of: int | None = None,
+    ) -> None:  # fmt: skip
         binary = shutil.which("redis-server")
         if binary is None:
             raise RuntimeError("redis-server is not installed (apt-get install redis-server)")
@@ -34,12 +36,16 @@ class RedisServer:
         self.directory = directory
         self.appendfsync = appendfsync
         self.appendonly = appendonly
+        self.replica_of = replica_of  # the primary's port: a replica from its first start
         self.port = free_port()
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
         return f"redis://127.0.0.1:{self.port}/0"
+
+    def _replication(self) -> list[str]:
+        return [] if self.replica_of is None else ["--replicaof", "127.0.0.1", str(self.replica_of)]
 
     def start(self) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
@@ -51,6 +57,7 @@ class RedisServer:
                     "--dir", str(self.directory),
                     "--appendonly", "yes" if self.appendonly else "no",
                     "--appendfsync", self.appendfsync, "--save", "", "--daemonize", "no",
+                    *self._replication(),
                 ],
                 stdout=log, stderr=subprocess.STDOUT,
             )  # fmt: skip
@@ -162,3 +169,92 @@ class PostgresServer:
             self.process.kill()
             self.process.wait()
         self.process = None
+
+
+class RedisSentinels:
+    """Redis with high availability, as the chart's `redis.ha` and `make up --ha` run it: a
+    primary, one replica, and three Sentinels (`redis-server --sentinel`) that agree (quorum 2)
+    on a failover after the primary is unreachable for `down_after_ms`."""
+
+    PRIMARY_NAME = "cryptex"
+
+    def __init__(self, directory: Path, *, down_after_ms: int = 1000) -> None:
+        self.directory = directory
+        self.primary = RedisServer(directory / "primary")
+        self.replica = RedisServer(directory / "replica", replica_of=self.primary.port)
+        self.down_after_ms = down_after_ms
+        self.sentinel_ports = [free_port() for _ in range(3)]
+        self.sentinels: list[subprocess.Popen[bytes]] = []
+
+    @property
+    def url(self) -> str:
+        hosts = ",".join(f"127.0.0.1:{port}" for port in self.sentinel_ports)
+        return f"redis+sentinel://{hosts}/{self.PRIMARY_NAME}/0"
+
+    def start(self) -> None:
+        self.primary.start()
+        self.replica.start()
+        for index, port in enumerate(self.sentinel_ports):
+            home = self.directory / f"sentinel-{index}"
+            home.mkdir(parents=True, exist_ok=True)
+            config = home / "sentinel.conf"  # Sentinel rewrites it: its own copy
+            config.write_text(
+                f"port {port}\nbind 127.0.0.1\ndir {home}\n"
+                f"sentinel monitor {self.PRIMARY_NAME} 127.0.0.1 {self.primary.port} 2\n"
+                f"sentinel down-after-milliseconds {self.PRIMARY_NAME} {self.down_after_ms}\n"
+                f"sentinel failover-timeout {self.PRIMARY_NAME} 10000\n"
+            )
+            with (home / "sentinel.log").open("ab") as log:
+                self.sentinels.append(subprocess.Popen(
+                    [self.primary.binary, str(config), "--sentinel"],
+                    stdout=log, stderr=subprocess.STDOUT,
+                ))  # fmt: skip
+        self.wait(lambda: self.replica_synced() and self.sentinels_agree(self.primary.port))
+
+    def wait(self, condition: Callable[[], bool], timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while not condition():
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"Redis Sentinel: not ready, see {self.directory}")
+            time.sleep(0.1)
+
+    def replica_synced(self) -> bool:
+        try:
+            with self.replica.client() as client:
+                info = client.info("replication")
+        except redis.ConnectionError:
+            return False
+        return bool(info.get("role") == "slave" and info.get("master_link_status") == "up")
+
+    def primary_port(self, sentinel_port: int) -> int | None:
+        try:
+            with redis.Redis(port=sentinel_port, socket_timeout=1) as client:
+                reply = client.execute_command(
+                    "SENTINEL", "GET-MASTER-ADDR-BY-NAME", self.PRIMARY_NAME
+                )
+        except redis.ConnectionError:
+            return None
+        return int(reply[1]) if reply else None
+
+    def sentinels_agree(self, port: int) -> bool:
+        """Every Sentinel names `port` as the primary and knows the other two and the replica."""
+        for sentinel_port in self.sentinel_ports:
+            if self.primary_port(sentinel_port) != port:
+                return False
+            with redis.Redis(port=sentinel_port, socket_timeout=1) as client:
+                master = client.sentinel_master(self.PRIMARY_NAME)
+            if int(master["num-other-sentinels"]) < 2 or int(master["num-slaves"]) < 1:
+                return False
+        return True
+
+    def stop(self) -> None:
+        for sentinel in self.sentinels:
+            sentinel.terminate()
+            try:
+                sentinel.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                sentinel.kill()
+                sentinel.wait()
+        self.sentinels = []
+        self.replica.stop()
+        self.primary.stop()
