@@ -65,6 +65,11 @@ _REEXEC_MARK = "CRYPTEX_STACK_REEXEC"
 # Off the defaults of system-wide Redis and PostgreSQL (6379, 5432, and the next ports Debian
 # gives further PostgreSQL clusters), so a packaged server that apt started does not collide.
 DEFAULT_PORTS = {"api": 8000, "ws": 8001, "redis": 6390, "postgres": 5490, "metrics": 9110}
+# --ha: Redis's replica and three Sentinels, off Sentinel's default (26379).
+REDIS_REPLICA_PORT = 6391
+SENTINEL_PORTS = (26390, 26391, 26392)
+SENTINEL_PRIMARY = "cryptex"  # the name the Sentinels monitor the primary under
+SENTINEL_DOWN_AFTER_MS = 2000  # unreachable this long: the Sentinels vote a failover
 # The monitoring's, off Prometheus's (9090), Alertmanager's (9093, 9094) and the exporters'
 # (9121, 9187) for the same reason.
 MONITORING_PORTS = {
@@ -126,10 +131,13 @@ class Ports:
     alert_sink: int  # Alertmanager's webhook receiver, writing alerts.log
     redis_exporter: int
     postgres_exporter: int
+    redis_replica: int  # --ha
+    sentinels: list[int] = field(default_factory=list)  # --ha
     engines: dict[str, int] = field(default_factory=dict)  # by market symbol
 
     def all(self) -> list[int]:
-        fixed = [self.api, self.ws, self.redis, self.postgres, self.dbproc, self.ws_metrics]
+        fixed = [self.api, self.ws, self.redis, self.postgres, self.dbproc, self.ws_metrics,
+                 self.redis_replica, *self.sentinels]  # fmt: skip
         monitoring = [self.prometheus, self.alertmanager, self.alert_sink, self.redis_exporter,
                       self.postgres_exporter]  # fmt: skip
         return [*fixed, self.mm, *monitoring, *self.engines.values()]
@@ -154,7 +162,7 @@ def choose_ports(args: argparse.Namespace, data: Path, symbols: Sequence[str]) -
     saved: dict[str, Any] = {}
     if saved_path.exists() and not args.free_ports:
         saved = json.loads(saved_path.read_text())
-    spare = iter(free_ports(16 + len(symbols)))
+    spare = iter(free_ports(20 + len(symbols)))
     base = args.metrics_port if args.metrics_port is not None else DEFAULT_PORTS["metrics"]
 
     def pick(name: str, option: int | None, default: int) -> int:
@@ -177,7 +185,11 @@ def choose_ports(args: argparse.Namespace, data: Path, symbols: Sequence[str]) -
         alert_sink=pick("alert_sink", None, MONITORING_PORTS["alert_sink"]),
         redis_exporter=pick("redis_exporter", None, MONITORING_PORTS["redis_exporter"]),
         postgres_exporter=pick("postgres_exporter", None, MONITORING_PORTS["postgres_exporter"]),
+        redis_replica=pick("redis_replica", None, REDIS_REPLICA_PORT),
     )
+    ports.sentinels = [int(port) for port in saved.get("sentinels", [])] or [
+        next(spare) if args.free_ports else port for port in SENTINEL_PORTS
+    ]
     saved_engines: dict[str, int] = saved.get("engines", {})
     for index, symbol in enumerate(symbols):
         explicit = None if args.metrics_port is None else base + 3 + index
@@ -468,24 +480,75 @@ def install_packages(packages: Sequence[str], allowed: bool) -> None:
 # ------------------------------------------------------------------ servers
 
 
-def start_redis(sup: Supervisor, port: int) -> tuple[Proc, str]:
+def start_redis(
+    sup: Supervisor, port: int, *, name: str = "redis", replica_of: int | None = None
+) -> tuple[Proc, str]:
     binary = shutil.which("redis-server")
     if binary is None:
         raise StackError("redis-server is not installed")
-    directory = sup.data / "redis"
+    directory = sup.data / name
     directory.mkdir(parents=True, exist_ok=True)
     # The chart's ceiling, as in a cluster: the Redis memory alert and panel divide by it.
     maxmemory = str(monitoring.chart_values()["redis"]["maxmemory"])
+    replication = [] if replica_of is None else ["--replicaof", "127.0.0.1", str(replica_of)]
     proc = sup.spawn(
-        "redis",
+        name,
         [
             binary, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(directory),
             "--appendonly", "yes", "--appendfsync", "always", "--save", "",
             "--maxmemory", maxmemory, "--maxmemory-policy", "noeviction", "--daemonize", "no",
+            *replication,
         ],
         stage=STAGE_STORAGE,
     )  # fmt: skip
     return proc, f"redis://127.0.0.1:{port}/0"
+
+
+def start_sentinels(sup: Supervisor, ports: Ports) -> str:
+    """--ha: three Sentinels (`redis-server --sentinel`) watching the primary, quorum 2. Each
+    keeps its own config, which Sentinel rewrites as it learns (the replicas, the other
+    Sentinels, a failover): an `up` after a failover finds the primary where they left it.
+    Returns the URL the services are given."""
+    binary = shutil.which("redis-server")
+    assert binary is not None  # start_redis found it
+    for index, port in enumerate(ports.sentinels):
+        directory = sup.data / f"sentinel-{index}"
+        directory.mkdir(parents=True, exist_ok=True)
+        config = directory / "sentinel.conf"
+        if not config.exists():
+            config.write_text(
+                f"port {port}\nbind 127.0.0.1\ndir {directory}\n"
+                f"sentinel monitor {SENTINEL_PRIMARY} 127.0.0.1 {ports.redis} 2\n"
+                f"sentinel down-after-milliseconds {SENTINEL_PRIMARY} {SENTINEL_DOWN_AFTER_MS}\n"
+                f"sentinel failover-timeout {SENTINEL_PRIMARY} 10000\n"
+            )
+        sup.spawn(f"sentinel-{index}", [binary, str(config), "--sentinel"], stage=STAGE_STORAGE)
+    hosts = ",".join(f"127.0.0.1:{port}" for port in ports.sentinels)
+    return f"redis+sentinel://{hosts}/{SENTINEL_PRIMARY}/0"
+
+
+def wait_sentinels(ports: Ports, timeout: float) -> None:
+    """Until every Sentinel names one primary and knows the replica and the other two."""
+    import redis
+
+    deadline = time.monotonic() + timeout
+    while True:
+        views: set[tuple[int, bool, bool] | None] = set()
+        for port in ports.sentinels:
+            try:
+                with redis.Redis(port=port, socket_timeout=1, decode_responses=True) as client:
+                    primary = client.sentinel_master(SENTINEL_PRIMARY)
+                views.add((int(primary["port"]), int(primary["num-slaves"]) >= 1,
+                           int(primary["num-other-sentinels"]) >= 2))  # fmt: skip
+            except redis.RedisError:
+                views.add(None)
+        (view, *others) = views
+        if not others and view is not None and view[1] and view[2]:
+            say(f"redis sentinels agree: the primary is on port {view[0]}")
+            return
+        if time.monotonic() > deadline:
+            raise StackError(f"the Redis Sentinels did not agree on a primary: {views}")
+        time.sleep(0.2)
 
 
 def wait_redis(proc: Proc, url: str, timeout: float) -> None:
@@ -642,8 +705,9 @@ def register_markets(redis_url: str, manifests: dict[str, dict[str, Any]]) -> No
     import redis
 
     from cryptex import registry
+    from cryptex.redis_access import connect
 
-    client = redis.Redis.from_url(redis_url)
+    client = connect(redis_url)
     try:
         for manifest in manifests.values():
             registry.register(client, manifest)
@@ -857,11 +921,17 @@ def start_monitoring(
     config.mkdir(parents=True, exist_ok=True)
     local = "127.0.0.1"
     from cryptex import keys
+    from cryptex.redis_access import is_sentinel
 
+    # The exporter reads one Redis: with --ha, the primary as started (after a failover it
+    # reports that server as a replica).
+    exporter_target = (
+        f"redis://{local}:{ports.redis}/0" if is_sentinel(wiring.redis_url) else wiring.redis_url
+    )
     exporters = [
         sup.spawn(
             "redis-exporter",
-            [str(binaries["prometheus-redis-exporter"]), "-redis.addr", wiring.redis_url,
+            [str(binaries["prometheus-redis-exporter"]), "-redis.addr", exporter_target,
              "-web.listen-address", f"{local}:{ports.redis_exporter}",
              "-check-streams", ",".join(keys.MARKET_STREAM_PATTERNS)],
             stage=STAGE_EDGE, health=f"http://{local}:{ports.redis_exporter}/metrics",
@@ -967,6 +1037,8 @@ def up(args: argparse.Namespace) -> int:
     missing = []
     if redis_url is None and shutil.which("redis-server") is None:
         missing.append("redis-server")
+    if args.ha and redis_url is not None:
+        raise StackError("--ha runs its own Redis and Sentinels: unset CRYPTEX_REDIS_URL")
     if database_url is None and pg_bin is None:
         missing.append("postgresql")
     if not args.no_monitoring:
@@ -985,13 +1057,23 @@ def up(args: argparse.Namespace) -> int:
         started = time.monotonic()
         ports = choose_ports(args, data, list(manifests))
         redis_proc = postgres_proc = postgres_data = None
+        redis_servers: list[str] = []
         if redis_url is None:
             redis_proc, redis_url = start_redis(sup, ports.redis)
+            redis_servers.append(redis_url)
         if database_url is None:
             assert pg_bin is not None
             postgres_proc, database_url, postgres_data = start_postgres(sup, ports.postgres, pg_bin)
         if redis_proc is not None:
             wait_redis(redis_proc, redis_url, args.timeout)
+        if args.ha:
+            replica, replica_url = start_redis(
+                sup, ports.redis_replica, name="redis-replica", replica_of=ports.redis
+            )
+            wait_redis(replica, replica_url, args.timeout)
+            redis_servers.append(replica_url)
+            redis_url = start_sentinels(sup, ports)
+            wait_sentinels(ports, args.timeout)
         prepare_database(database_url, postgres_proc, args.timeout)
         register_markets(redis_url, manifests)
         wiring = Wiring(
@@ -1031,6 +1113,7 @@ def up(args: argparse.Namespace) -> int:
         state = {
             "web": f"{wiring.api_url}/" if web_built() else None,
             "api": wiring.api_url, "ws": wiring.ws_url, "redis": redis_url,
+            "redis_servers": redis_servers,
             "database": database_url, "markets": wiring.symbols, "ports": asdict(ports),
             "logs": str(sup.logs), "postgres_data": postgres_data and str(postgres_data),
             "admin": {**wiring.people["admin"], "account": admin_id, "token": admin_token},
@@ -1101,13 +1184,17 @@ def summary(state: dict[str, Any], data: Path, ports: Ports, *, detach: bool) ->
         else "Ctrl-C stops everything; `make up` again resumes with every balance and order."
     )
     web = state["web"] or "not built: run `make web`, then `up` again"
+    servers = state.get("redis_servers", [])
+    ha_line = (
+        f"\n              primary and replica: {', '.join(servers)}" if len(servers) > 1 else ""
+    )
     return f"""
 Cryptex is up in {state["started_in_s"]}s (data in {display}, logs in {display}/logs)
   Web app     {web}
   REST        {state["api"]}/api/v1   (OpenAPI: {state["api"]}/docs)
   WebSocket   {state["ws"]}
   markets     {", ".join(state["markets"])}
-  Redis       {state["redis"]}
+  Redis       {state["redis"]}{ha_line}
   PostgreSQL  {database}
   metrics     engines {engines}; dbproc :{ports.dbproc}; ws :{ports.ws_metrics}; api /metrics
   market maker {"account " + str(mm["account"]) if mm else "not running"}
@@ -1223,6 +1310,10 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     )  # fmt: skip
     start.add_argument("--markets", type=Path, default=DEFAULT_MARKETS, help="Market manifests")
     start.add_argument("--no-mm", action="store_true", help="do not start the market maker")
+    start.add_argument(
+        "--ha", action="store_true",
+        help="Redis with a replica and three Sentinels; the services follow a failover",
+    )  # fmt: skip
     start.add_argument(
         "--no-monitoring", action="store_true",
         help="do not start Prometheus, Alertmanager and the Redis and PostgreSQL exporters",
