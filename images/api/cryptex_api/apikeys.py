@@ -8,27 +8,18 @@ secret, a signature or a payload that carries one."""
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hashlib
-import hmac
 import secrets
 import time
-from dataclasses import dataclass
 from typing import Final, Literal
 
-import redis.asyncio
-from cryptography.exceptions import InvalidSignature
-from cryptography.fernet import Fernet
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from cryptography.hazmat.primitives.hashes import SHA256
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 from fastapi import APIRouter, Depends
 from pydantic import Field
 
 from cryptex import keys
 from cryptex.redis_replies import as_text
+from cryptex.signing import READ, TRADE, ApiKeyRecords
 from cryptex.tokens import Principal
 from cryptex_api.context import ApiContext, context, principal
 from cryptex_api.errors import ApiError, Code, bad_request
@@ -37,16 +28,6 @@ from cryptex_api.models import Model
 
 router = APIRouter(prefix="/api/v1", tags=["api keys"], route_class=ExactJsonRoute)
 MAX_KEYS_PER_ACCOUNT: Final = 30
-READ, TRADE = "read", "trade"
-# Decrypted HMAC secrets by their ciphertext: decrypting costs more than the rest of checking
-# a signature. Bounded; a revoked key is gone from Redis, so its cached secret is never used.
-_MAX_CACHED_SECRETS: Final = 10_000
-# A signed request's key and the first sighting of its signature, in one call: the record
-# (empty when there is no such key) and whether the signature is new.
-_LOOKUP = """
-local first = redis.call('SET', KEYS[2], 1, 'NX', 'PX', ARGV[1])
-return {redis.call('HGETALL', KEYS[1]), first and 1 or 0}
-"""
 
 
 class ApiKeyRequest(Model):
@@ -72,43 +53,9 @@ class ApiKeyOut(Model):
     created: int  # epoch ms
 
 
-@dataclass(frozen=True, slots=True)
-class ApiKey:
-    key: str
-    account: int
-    permissions: frozenset[str]
-    type: str
-    secret: bytes  # the HMAC secret, or the Ed25519 public key's PEM
-
-    def verifies(self, payload: bytes, signature: str) -> bool:
-        """Whether `signature` signs `payload`: HMAC-SHA256 in hex, or Ed25519 in base64."""
-        if self.type == "HMAC":
-            expected = hmac.new(self.secret, payload, hashlib.sha256).hexdigest()
-            return hmac.compare_digest(expected, signature.lower())
-        try:
-            public = load_pem_public_key(self.secret)
-            assert isinstance(public, Ed25519PublicKey)
-            public.verify(base64.b64decode(signature, validate=True), payload)
-        except (InvalidSignature, binascii.Error, ValueError):
-            return False
-        return True
-
-
-def _fernet_key(secret: str) -> bytes:
-    derived = HKDF(
-        algorithm=SHA256(), length=32, salt=None, info=b"cryptex api key secrets"
-    ).derive(secret.encode())
-    return base64.urlsafe_b64encode(derived)
-
-
-class ApiKeys:
-    """The key store of one API process."""
-
-    def __init__(self, client: redis.asyncio.Redis, encryption_secret: str) -> None:
-        self._client = client
-        self._fernet = Fernet(_fernet_key(encryption_secret))
-        self._secrets: dict[bytes, bytes] = {}
-        self._lookup = client.register_script(_LOOKUP)
+class ApiKeys(ApiKeyRecords):
+    """The key store of one API process: what checks a signature, and what makes, lists and
+    revokes keys."""
 
     async def create(self, account: int, request: ApiKeyRequest) -> ApiKeyCreated:
         if await self._client.scard(keys.account_api_keys(account)) >= MAX_KEYS_PER_ACCOUNT:
@@ -121,7 +68,7 @@ class ApiKeys:
             if request.public_key is not None:
                 raise bad_request(Code.ILLEGAL_PARAMETER, "publicKey: only for type ED25519")
             shown = secrets.token_hex(32)
-            stored = self._fernet.encrypt(shown.encode())
+            stored = self.encrypt(shown)
         else:
             stored = _ed25519_pem(request.public_key)
         permissions: list[str] = sorted(set(request.permissions))
@@ -167,37 +114,6 @@ class ApiKeys:
             pipe.srem(keys.account_api_keys(account), key)
             await pipe.execute()
         return True
-
-    async def signed_with(
-        self, key: str, signature: str, window_ms: int
-    ) -> tuple[ApiKey | None, bool]:
-        """The key (None if there is none) and whether this is the first request with this
-        signature within `window_ms`."""
-        flat, first = await self._lookup(
-            keys=[keys.api_key(key), keys.signature_seen(key, signature)], args=[window_ms]
-        )
-        record = dict(zip(flat[::2], flat[1::2], strict=True))
-        return self._parse(key, record), bool(first)
-
-    def _parse(self, key: str, raw: dict[bytes, bytes]) -> ApiKey | None:
-        if not raw:
-            return None
-        kind = as_text(raw[b"type"])
-        stored = raw[b"secret"]
-        if kind == "HMAC":
-            secret = self._secrets.get(stored)
-            if secret is None:
-                secret = self._fernet.decrypt(stored)
-                if len(self._secrets) >= _MAX_CACHED_SECRETS:
-                    self._secrets.clear()
-                self._secrets[stored] = secret
-        else:
-            secret = stored
-        return ApiKey(
-            key=key, account=int(raw[b"account"]),
-            permissions=frozenset(as_text(raw[b"permissions"]).split(",")), type=kind,
-            secret=secret,
-        )  # fmt: skip
 
 
 def _ed25519_pem(public_key: str | None) -> bytes:

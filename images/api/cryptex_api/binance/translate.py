@@ -5,6 +5,15 @@ from __future__ import annotations
 
 from typing import Any, Final
 
+from cryptex.binance import (
+    DEFAULT_STP,
+    STP_MODES,
+    price_change_percent,
+    signed_price,
+    weighted_price,
+)
+from cryptex.binance import client_order_id as default_client_order_id
+from cryptex.binance import symbol_id as symbol_id  # the routes spell it translate.symbol_id
 from cryptex.markets import MarketSpec
 from cryptex.wire import DepthSnapshot, PublicTrade, Side, Ticker
 from cryptex_api.errors import ApiError, Code, bad_request
@@ -12,8 +21,6 @@ from cryptex_api.models import FillOut, OrderOut, OrderRequest
 from cryptex_api.own_trades import OwnTrade
 
 ORDER_TYPES: Final = ["LIMIT", "LIMIT_MAKER", "MARKET"]
-STP_MODES: Final = ["EXPIRE_TAKER", "EXPIRE_MAKER", "EXPIRE_BOTH"]
-DEFAULT_STP: Final = "EXPIRE_MAKER"
 # Binance's words for the refusals ccxt tells apart by message (its code is shared).
 _MESSAGES: Final = {
     "INSUFFICIENT_FUNDS": "Account has insufficient balance for requested action.",
@@ -23,11 +30,6 @@ _MESSAGES: Final = {
     "PRICE_FILTER": "Filter failure: PRICE_FILTER",
     "NOTIONAL": "Filter failure: NOTIONAL",
 }
-
-
-def symbol_id(market: MarketSpec) -> str:
-    """Binance's concatenated symbol: SOL_USDC is SOLUSDC."""
-    return market.base.symbol + market.quote.symbol
 
 
 def error(native: ApiError) -> ApiError:
@@ -173,8 +175,7 @@ def order(out: OrderOut, market: MarketSpec, kind: str, order_type: str) -> dict
 
 
 def client_order_id(out: OrderOut) -> str:
-    """Binance gives every order a client order id; one placed without gets its order id's."""
-    return out.client_order_id or f"cryptex-{out.order_id}"
+    return default_client_order_id(out.client_order_id, out.order_id)
 
 
 def _notional(market: MarketSpec, fill: FillOut) -> int:
@@ -282,14 +283,10 @@ def ticker_24hr(
             "count": 0,
         })  # fmt: skip
         return out
-    change = ticker.last_price - ticker.open_price
-    # Percent with three decimals, exact then rounded toward zero (no floats).
-    thousandths = abs(change) * 100_000 // ticker.open_price if ticker.open_price else 0
-    percent = f"{'-' if change < 0 else ''}{thousandths // 1000}.{thousandths % 1000:03d}"
     out.update({
-        "priceChange": ("-" if change < 0 else "") + price(abs(change)),
-        "priceChangePercent": percent,
-        "weightedAvgPrice": _average(market, ticker.quote_volume, ticker.base_volume),
+        "priceChange": signed_price(market, ticker.last_price - ticker.open_price),
+        "priceChangePercent": price_change_percent(ticker.last_price, ticker.open_price),
+        "weightedAvgPrice": weighted_price(market, ticker.quote_volume, ticker.base_volume),
         "prevClosePrice": price(ticker.open_price),
         "lastPrice": price(ticker.last_price),
         "lastQty": qty(0),
@@ -305,13 +302,6 @@ def ticker_24hr(
         "count": ticker.trade_count,
     })  # fmt: skip
     return out
-
-
-def _average(market: MarketSpec, quote_units: int, lots: int) -> str:
-    """quote / base as a price, whole ticks rounded down."""
-    if not lots:
-        return market.format_price(0)
-    return market.format_price(quote_units // (lots * market.quote_units_per_tick_lot))
 
 
 def book_ticker(market: MarketSpec, book: DepthSnapshot) -> dict[str, Any]:
@@ -330,7 +320,7 @@ def average_price(market: MarketSpec, trades: list[PublicTrade], now_ms: int) ->
     recent = [t for t in trades if t.ts >= now_ms - 300_000]
     quote_units = sum(market.notional(t.price, t.quantity) for t in recent)
     lots = sum(t.quantity for t in recent)
-    return {"mins": 5, "price": _average(market, quote_units, lots),
+    return {"mins": 5, "price": weighted_price(market, quote_units, lots),
             "closeTime": max((t.ts for t in recent), default=now_ms)}  # fmt: skip
 
 
