@@ -102,6 +102,11 @@ class Settlement:
                     place.order_id, place.account, place.side, place.locked, 0, 0,
                     place.maker_fee_bps, place.taker_fee_bps,
                 )  # fmt: skip
+                # Its owner hears of it first as NEW (Binance's executionReport), before any
+                # trade it takes.
+                outcome.updates.append(OrderUpdate(
+                    place.order_id, place.account, OrderStatus.NEW, 0, 0, event.ts, place.side
+                ))  # fmt: skip
             elif type(event) is OrderFilled:
                 self._close(event.order_id, OrderStatus.FILLED, "", event.ts, batch, outcome)
                 if answered is not None and event.order_id == answered.order_id:

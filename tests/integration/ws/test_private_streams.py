@@ -71,15 +71,22 @@ async def test_each_account_sees_only_its_own_orders_and_balances(
             for asset, b in sorted(expected.items())
         ]  # fmt: skip
         await client.until(lambda c=client, f=final: c.data(BALANCES)[-1:] == [f])
-        # The engine publishes an update when an order trades or closes (not when it rests).
-        await client.until(
-            lambda c=client, a=account: {u["orderId"] for u in c.data(ORDERS)} == traded[a]
-        )
+        # The engine publishes an update when an order is accepted (NEW), trades or closes.
+        mine = {order for order, owner in owners.items() if owner == account}
+        await client.until(lambda c=client, m=mine: {u["orderId"] for u in c.data(ORDERS)} == m)
+        traded_ids = {u["orderId"] for u in client.data(ORDERS) if u["status"] != "NEW"}
+        assert traded_ids == traded[account]
         assert {owners[update["orderId"]] for update in client.data(ORDERS)} == {account}
         # A burst of updates, few balances messages (one on subscribe, then debounced).
         assert len(client.data(BALANCES)) < len(client.data(ORDERS)) / 2
-    alice_updates = alice.data(ORDERS)
-    assert alice_updates == alice_again.data(ORDERS)
+    assert alice.data(ORDERS) == alice_again.data(ORDERS)
+    accepted = [u for u in alice.data(ORDERS) if u["status"] == "NEW"]
+    assert len(accepted) == 10
+    assert accepted[0] == {
+        "orderId": min(owners), "market": "SOL_USDC", "status": "NEW", "executedQty": "0.000",
+        "cumulativeQuoteQty": "0.000000", "updated": accepted[0]["updated"], "side": "SELL",
+    }  # fmt: skip
+    alice_updates = [u for u in alice.data(ORDERS) if u["status"] != "NEW"]
     first = next(
         event for event in exchange.events()
         if isinstance(event, TradeExecuted) and event.maker_order_id == min(traded[1])
