@@ -177,6 +177,13 @@ def signature_seen(key: str, signature: str) -> str:
     return f"apikey:{{{key}}}:sig:{signature}"
 
 
+def listen_key(key: str) -> str:
+    """A user data stream's listenKey (Binance's older flow): the account whose order and
+    balance events `/ws/<listenKey>` carries. Expires unless kept alive (PUT
+    /api/v3/userDataStream); deleting it ends the stream."""
+    return f"listenkey:{key}"
+
+
 def transfer(reference: str) -> str:
     """Hash: what the deposit or withdrawal of this reference did (account, asset, signed
     units, available after): a transfer happens once per reference."""

@@ -24,6 +24,7 @@ from cryptex.settings import ApiSettings
 from cryptex.tokens import Tokens
 from cryptex_api import accounts, admin, apikeys, errors, market_data, ops, orders, own_trades, web
 from cryptex_api.binance import rest as binance_rest
+from cryptex_api.binance import user_stream as binance_user_stream
 from cryptex_api.binance.limits import RequestWeights
 from cryptex_api.context import ApiContext, MarketCache, OrderIdAllocator
 from cryptex_api.limits import BodySizeLimit, RateLimiter
@@ -102,7 +103,7 @@ def create_app(settings: ApiSettings) -> FastAPI:
     # Routes are matched in this order: the two order routes, native and Binance's, come early.
     for router in (
         accounts.router, orders.router, binance_rest.router, apikeys.router, market_data.router,
-        own_trades.router, admin.router, ops.router,
+        own_trades.router, binance_user_stream.router, admin.router, ops.router,
     ):  # fmt: skip
         app.include_router(router)
     web.mount(app, settings)  # after the API's routes: its fallback answers only what they do not

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from cryptex.klines import INTERVALS_MS
 from cryptex.markets import MarketSpec
-from cryptex.wire import PublicTrade
+from cryptex.wire import PublicTrade, Side
 
 
 @dataclass(slots=True)
@@ -28,6 +28,10 @@ class Candle:
     volume: int  # lots
     quote_volume: int  # quote units
     trades: int
+    first_trade_id: int
+    last_trade_id: int
+    taker_buy_volume: int  # lots bought by takers
+    taker_buy_quote_volume: int  # quote units
 
 
 class Candles:
@@ -51,7 +55,10 @@ class Candles:
                 open_time = trade.ts - trade.ts % length
                 candle = self.current.get(interval)
                 if candle is None or open_time > candle.open_time:
-                    candle = Candle(interval, open_time, price, price, price, price, 0, 0, 0)
+                    candle = Candle(
+                        interval, open_time, price, price, price, price, 0, 0, 0,
+                        trade.trade_id, trade.trade_id, 0, 0,
+                    )  # fmt: skip
                     self.current[interval] = candle
                 elif open_time < candle.open_time:
                     continue
@@ -61,6 +68,10 @@ class Candles:
                 candle.volume += quantity
                 candle.quote_volume += quote
                 candle.trades += 1
+                candle.last_trade_id = trade.trade_id
+                if trade.taker_side is Side.BUY:
+                    candle.taker_buy_volume += quantity
+                    candle.taker_buy_quote_volume += quote
                 seen = touched.setdefault(interval, [])
                 if not seen or seen[-1] is not candle:
                     seen.append(candle)

@@ -17,6 +17,7 @@ class MarketDirectory:
     def __init__(self) -> None:
         self.listed: dict[str, MarketSpec] = {}
         self.ready: dict[str, MarketSpec] = {}
+        self.binance_ids: dict[str, str] = {}  # solusdc -> SOL_USDC, for Binance's streams
         self._changed = asyncio.Event()
         self.last_refresh = -math.inf  # monotonic time of the last good registry read
 

@@ -23,8 +23,11 @@ class Code(IntEnum):
 class RequestError(Exception):
     """A request refused with `code`; `request_id` is echoed when the request carried one."""
 
-    def __init__(self, code: Code, msg: str, request_id: int | str | None = None) -> None:
+    def __init__(
+        self, code: Code, msg: str, request_id: int | str | None = None, *, malformed: bool = False
+    ) -> None:
         super().__init__(msg)
         self.code = code
         self.msg = msg
         self.request_id = request_id
+        self.malformed = malformed  # not JSON at all (Binance numbers that apart)

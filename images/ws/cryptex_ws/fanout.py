@@ -96,7 +96,7 @@ class Hub:
         self._quiet_until = 0.0  # perf_counter time before which no flush starts
         self.metrics = metrics
         self.clients: set[Client] = set()
-        self._public: dict[str, set[Client]] = {}  # stream name -> subscribers
+        self._public: dict[str, set[Client]] = {}  # stream key -> subscribers
         self._private: dict[tuple[Kind, int], set[Client]] = {}  # (kind, account) -> subscribers
         self._dirty: list[Client] = []  # clients with pending frames
         self._flush_scheduled = False
@@ -146,19 +146,20 @@ class Hub:
                 del table[key]
         else:
             public = self._public
-            public[stream.name].discard(client)
-            if not public[stream.name]:
-                del public[stream.name]
+            public[stream.key].discard(client)
+            if not public[stream.key]:
+                del public[stream.key]
         self.metrics.subscriptions.labels(stream.kind.value).dec()
 
     def _table(self, client: Client, stream: Stream) -> set[Client]:
         if stream.kind.private:
             assert client.account is not None, "private streams need an authenticated client"
             return self._private.setdefault((stream.kind, client.account), set())
-        return self._public.setdefault(stream.name, set())
+        return self._public.setdefault(stream.key, set())
 
     def subscribers(self, stream: str) -> set[Client] | None:
-        """The subscribers of a public stream by name, or None: then nothing needs encoding."""
+        """The subscribers of a public stream by its key (`Stream.key`: its name, or a
+        combined Binance stream's), or None: then nothing needs encoding."""
         return self._public.get(stream)
 
     def account_subscribers(self, kind: Kind, account: int) -> set[Client] | None:

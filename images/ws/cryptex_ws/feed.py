@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import time
 from collections.abc import Callable, Mapping
@@ -27,11 +28,13 @@ import redis.asyncio
 from prometheus_client import Counter
 
 from cryptex import keys, registry
+from cryptex.binance import symbol_id
 from cryptex.klines import INTERVALS_MS
 from cryptex.markets import MarketError, MarketSpec
 from cryptex.wire import DepthDiff, OrderUpdate, PublicTrade, Ticker
-from cryptex_ws import messages
+from cryptex_ws import binance_messages, messages
 from cryptex_ws.balances import BalancePusher
+from cryptex_ws.books import LocalBook
 from cryptex_ws.candles import Candles
 from cryptex_ws.directory import MarketDirectory
 from cryptex_ws.errors import Code
@@ -39,11 +42,13 @@ from cryptex_ws.fanout import Hub, text_frame
 from cryptex_ws.metrics import WsMetrics
 from cryptex_ws.protocol import error
 from cryptex_ws.snapshots import DepthSnapshots
-from cryptex_ws.streams import Kind, Stream, market_streams
+from cryptex_ws.streams import PARTIAL_LEVELS, Kind, Stream, market_streams
+from cryptex_ws.user_data import UserDataPusher
 
 log = logging.getLogger("cryptex.ws")
 
 _RETRY_S: Final = 0.5  # between attempts to reach Redis
+PARTIAL_DEPTH_S: Final = 0.1  # Binance's @depthN@100ms; the others every tenth round (1000 ms)
 _trades = msgspec.msgpack.Decoder(list[PublicTrade]).decode
 _trade = msgspec.msgpack.Decoder(PublicTrade).decode
 _diff = msgspec.msgpack.Decoder(DepthDiff).decode
@@ -65,6 +70,18 @@ class _Connection(Protocol):
 
 
 @dataclass(frozen=True, slots=True)
+class _Binance:
+    """One Binance stream of a market: its name, and its subscribers' keys raw and combined."""
+
+    name: str
+    combined: str
+
+    @classmethod
+    def of(cls, stream: Stream) -> _Binance:
+        return cls(stream.name, dataclasses.replace(stream, combined=True).key)
+
+
+@dataclass(frozen=True, slots=True)
 class _Names:
     """A market's stream names, spelled once."""
 
@@ -72,14 +89,38 @@ class _Names:
     depth: str
     ticker: str
     klines: dict[str, str] = field(default_factory=dict)
+    # Binance's
+    trade: _Binance | None = None
+    agg_trade: _Binance | None = None
+    depth_updates: tuple[_Binance, ...] = ()  # every second and every 100 ms: the same diffs
+    partial: dict[tuple[int, bool], _Binance] = field(default_factory=dict)  # (levels, fast)
+    binance_klines: dict[str, _Binance] = field(default_factory=dict)
+    ticker_24hr: _Binance | None = None
+    mini_ticker: _Binance | None = None
+    book_ticker: _Binance | None = None
 
     @classmethod
     def of(cls, symbol: str) -> _Names:
+        def binance(kind: Kind, **fields: Any) -> _Binance:
+            return _Binance.of(Stream(kind, symbol, **fields))
+
         return cls(
             Stream(Kind.TRADES, symbol).name,
             Stream(Kind.DEPTH, symbol).name,
             Stream(Kind.TICKER, symbol).name,
             {interval: Stream(Kind.KLINE, symbol, interval).name for interval in INTERVALS_MS},
+            binance(Kind.TRADE_EVENTS),
+            binance(Kind.AGG_TRADES),
+            (binance(Kind.DEPTH_UPDATES), binance(Kind.DEPTH_UPDATES, fast=True)),
+            {
+                (levels, fast): binance(Kind.PARTIAL_DEPTH, levels=levels, fast=fast)
+                for levels in PARTIAL_LEVELS
+                for fast in (False, True)
+            },
+            {i: binance(Kind.KLINES, interval=i) for i in INTERVALS_MS},
+            binance(Kind.TICKER_24HR),
+            binance(Kind.MINI_TICKER),
+            binance(Kind.BOOK_TICKER),
         )
 
 
@@ -100,11 +141,15 @@ class MarketFeed:
         snapshots: DepthSnapshots,
         metrics: WsMetrics,
         refresh_s: float,
+        user_data: UserDataPusher,
     ) -> None:
         self._client = client
         self._hub = hub
         self.markets = markets
         self._balances = balances
+        self._user_data = user_data
+        self._books: dict[str, LocalBook] = {}
+        self._last_quantity: dict[str, int] = {}  # lots of each market's last trade
         self._snapshots = snapshots
         self._metrics = metrics
         self._refresh_s = refresh_s
@@ -128,6 +173,7 @@ class MarketFeed:
         async with asyncio.TaskGroup() as tasks:
             tasks.create_task(self._refresh_forever(), name="registry")
             tasks.create_task(self._read_forever(), name="pubsub")
+            tasks.create_task(self._partial_depth_forever(), name="partial-depth")
 
     async def _refresh_forever(self) -> None:
         while True:
@@ -163,6 +209,7 @@ class MarketFeed:
         for symbol in added:
             self._add(listed[symbol])
         markets.listed = listed
+        markets.binance_ids = {symbol_id(m).lower(): s for s, m in listed.items()}
         for symbol in removed:
             self._remove(symbol)
         pubsub = self._pubsub
@@ -183,6 +230,7 @@ class MarketFeed:
         symbol = market.symbol
         self._names[symbol] = _Names.of(symbol)
         self._candles[symbol] = Candles(market)
+        self._books[symbol] = LocalBook()
         handlers = (self._on_trades, self._on_depth, self._on_ticker, self._on_orders)
         labels = ("trades", "depth", "ticker", "orders")
         for channel, handle, label in zip(self._channels(symbol), handlers, labels, strict=True):
@@ -197,12 +245,14 @@ class MarketFeed:
             self._routes.pop(channel.encode(), None)
         self._unconfirmed.pop(symbol, None)
         self._candles.pop(symbol, None)
+        self._books.pop(symbol, None)
+        self._last_quantity.pop(symbol, None)
         self._names.pop(symbol, None)
         if symbol in self.markets.ready:
             self.markets.unset_ready(symbol)
         ended = error(None, Code.BAD_SYMBOL, f"market {symbol} was delisted: its streams ended")
         for stream in market_streams(symbol):
-            for client in list(self._hub.subscribers(stream.name) or ()):
+            for client in list(self._hub.subscribers(stream.key) or ()):
                 self._hub.unsubscribe(client, stream)
                 self._hub.send(client, ended)
         log.info("market delisted", extra={"market": symbol})
@@ -255,6 +305,11 @@ class MarketFeed:
                 self._metrics.undecodable.labels(channel).inc()
                 log.exception("cannot relay a message", extra={"channel": channel})
             route.relayed.inc()
+            book = self._books.get(route.symbol)
+            if book is not None and book.stale and route.handle == self._on_depth:
+                # A gap, or a side thinned out: the snapshot again (this market's messages
+                # wait in the socket meanwhile).
+                book.load(await self._snapshots.read(market))
             self._metrics.fanout_seconds.observe(time.perf_counter() - started)
         elif kind == "subscribe":
             await self._confirmed(message["channel"])
@@ -275,6 +330,7 @@ class MarketFeed:
         if market is None:  # delisted meanwhile
             return
         self._candles[symbol] = candles
+        self._books[symbol].load(await self._snapshots.read(market))
         self.markets.set_ready(market)
         # After a lost connection, diffs were missed: whoever follows the book starts over
         # from a snapshot read now, as after a SUBSCRIBE.
@@ -298,6 +354,26 @@ class MarketFeed:
 
     # ------------------------------------------------------------------ channels -> streams
 
+    def _binance(self, stream: _Binance | None, payloads: list[dict[str, object]]) -> None:
+        """Publish Binance payloads to a stream's raw and combined subscribers, encoding each
+        form only if someone reads it."""
+        if stream is None or not payloads:
+            return
+        hub = self._hub
+        raw = hub.subscribers(stream.name)
+        if raw:
+            hub.publish(raw, [text_frame(messages.encode(p)) for p in payloads])
+        combined = hub.subscribers(stream.combined)
+        if combined:
+            name = stream.name
+            hub.publish(combined, [text_frame(messages.envelope(name, p)) for p in payloads])
+
+    def _watched(self, stream: _Binance | None) -> bool:
+        hub = self._hub
+        return stream is not None and bool(
+            hub.subscribers(stream.name) or hub.subscribers(stream.combined)
+        )
+
     def _on_trades(self, market: MarketSpec, data: bytes) -> None:
         trades = _trades(data)
         hub, names = self._hub, self._names[market.symbol]
@@ -308,7 +384,17 @@ class MarketFeed:
                 subscribers,
                 [text_frame(messages.envelope(stream, messages.trade(market, t))) for t in trades],
             )
-        for interval, candles in self._candles[market.symbol].apply(trades).items():
+        if trades:
+            self._last_quantity[market.symbol] = trades[-1].quantity
+        now = now_ms()
+        if self._watched(names.trade):
+            self._binance(names.trade, [binance_messages.trade(market, t, now) for t in trades])
+        if self._watched(names.agg_trade):
+            self._binance(
+                names.agg_trade, [binance_messages.agg_trade(market, t, now) for t in trades]
+            )
+        current = self._candles[market.symbol]
+        for interval, candles in current.apply(trades).items():
             stream = names.klines[interval]
             subscribers = hub.subscribers(stream)
             if subscribers:
@@ -319,22 +405,60 @@ class MarketFeed:
                         for c in candles
                     ],
                 )
+            binance = names.binance_klines.get(interval)
+            if self._watched(binance):
+                latest = current.current[interval]
+                self._binance(binance, [
+                    binance_messages.kline(market, c, c is not latest, now) for c in candles
+                ])  # fmt: skip
 
     def _on_depth(self, market: MarketSpec, data: bytes) -> None:
         diff = _diff(data)
-        stream = self._names[market.symbol].depth
+        names = self._names[market.symbol]
+        stream = names.depth
         subscribers = self._hub.subscribers(stream)
+        now = now_ms()
         if subscribers:
-            payload = messages.envelope(stream, messages.depth_update(market, diff, now_ms()))
+            payload = messages.envelope(stream, messages.depth_update(market, diff, now))
             self._hub.publish(subscribers, [text_frame(payload)])
+        watched = [s for s in names.depth_updates if self._watched(s)]
+        if watched:
+            update = binance_messages.depth_update(market, diff, now)
+            raw = text_frame(messages.encode(update))
+            for binance in watched:  # the same diffs every 100 ms and every second
+                hub = self._hub
+                subscribers = hub.subscribers(binance.name)
+                if subscribers:
+                    hub.publish(subscribers, [raw])
+                combined = hub.subscribers(binance.combined)
+                if combined:
+                    hub.publish(combined, [text_frame(messages.envelope(binance.name, update))])
+        book = self._books[market.symbol]
+        before = book.best()
+        if book.apply(diff) and self._watched(names.book_ticker):
+            best = book.best()
+            if best != before:
+                self._binance(names.book_ticker, [
+                    binance_messages.book_ticker(market, diff.last_update_id, *best)
+                ])  # fmt: skip
 
     def _on_ticker(self, market: MarketSpec, data: bytes) -> None:
         ticker = _ticker(data)
-        stream = self._names[market.symbol].ticker
+        names = self._names[market.symbol]
+        stream = names.ticker
         subscribers = self._hub.subscribers(stream)
         if subscribers:
             payload = messages.envelope(stream, messages.ticker(market, ticker))
             self._hub.publish(subscribers, [text_frame(payload)])
+        now = now_ms()
+        if self._watched(names.ticker_24hr):
+            bid, ask = self._books[market.symbol].best()
+            last = self._last_quantity.get(market.symbol, 0)
+            self._binance(names.ticker_24hr, [
+                binance_messages.ticker_24hr(market, ticker, bid, ask, last, now)
+            ])  # fmt: skip
+        if self._watched(names.mini_ticker):
+            self._binance(names.mini_ticker, [binance_messages.mini_ticker(market, ticker, now)])
 
     def _on_orders(self, market: MarketSpec, data: bytes) -> None:
         """Private: each update goes to its own account's subscribers and nobody else's."""
@@ -346,3 +470,24 @@ class MarketFeed:
                 hub.publish(subscribers, [text_frame(payload)])
             if hub.account_subscribers(Kind.BALANCES, update.account):
                 self._balances.touch(update.account)
+            if self._user_data.followed(update.account):
+                self._user_data.push(market, update)
+
+    async def _partial_depth_forever(self) -> None:
+        """Binance's partial depths: the best levels every 100 ms (`@100ms`) or every second,
+        whether or not the book changed, as Binance sends them."""
+        rounds = 0
+        while True:
+            await asyncio.sleep(PARTIAL_DEPTH_S)
+            rounds += 1
+            speeds = (True, False) if rounds % 10 == 0 else (True,)
+            for symbol, market in self.markets.ready.items():
+                book, names = self._books.get(symbol), self._names.get(symbol)
+                if book is None or names is None or book.stale:
+                    continue
+                for (levels, fast), stream in names.partial.items():
+                    if fast in speeds and self._watched(stream):
+                        bids, asks = book.top(levels)
+                        self._binance(stream, [binance_messages.partial_depth(
+                            market, book.last_update_id, bids, asks
+                        )])  # fmt: skip

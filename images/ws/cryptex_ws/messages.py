@@ -35,11 +35,11 @@ from cryptex.wire import (
 )
 from cryptex_ws.candles import Candle
 
-_encode = msgspec.json.Encoder().encode
+encode = msgspec.json.Encoder().encode
 
 
 def envelope(stream: str, data: object) -> bytes:
-    return _encode({"stream": stream, "data": data})
+    return encode({"stream": stream, "data": data})
 
 
 def levels(market: MarketSpec, side: Sequence[PriceLevel]) -> list[tuple[str, str]]:

@@ -11,6 +11,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 DROP_SLOW_CONSUMER: Final = "slow_consumer"
 DROP_RATE_LIMIT: Final = "rate_limit"
 DROP_MAX_CONNECTIONS: Final = "max_connections"
+DROP_LISTEN_KEY: Final = "listen_key"  # its key expired or was deleted: not a fault
 
 
 class WsMetrics:

@@ -53,7 +53,9 @@ def parse_request(message: str | bytes, max_bytes: int) -> Request:
     try:
         body = _json_decode(message)
     except msgspec.DecodeError as error:
-        raise RequestError(Code.ILLEGAL_PARAMETER, f"malformed JSON ({error})") from None
+        raise RequestError(
+            Code.ILLEGAL_PARAMETER, f"malformed JSON ({error})", malformed=True
+        ) from None
     if not isinstance(body, dict):
         raise RequestError(
             Code.ILLEGAL_PARAMETER, 'a request is a JSON object: {"method": ..., "params": [...], '
@@ -102,4 +104,5 @@ def result(request_id: RequestId, value: object = None) -> bytes:
 
 
 def error(request_id: RequestId, code: int, msg: str) -> bytes:
+    """`code` is one of `Code`, or Binance's on its stream paths."""
     return _json_encode({"error": {"code": code, "msg": msg}, "id": request_id})

@@ -34,6 +34,11 @@ class WsSettings(CommonSettings):
     close_timeout_s: float = Field(default=5, gt=0)  # then the TCP connection is aborted
     markets_refresh_s: float = Field(default=2, gt=0)  # how often the registry is read
     balances_debounce_ms: int = Field(default=50, ge=0)
+    # How often a `/ws/<listenKey>` connection checks that its key still lives (seconds).
+    listen_key_check_s: float = Field(default=2, gt=0)
+    # Reads the HMAC secrets of API keys (the WebSocket API's signed user data subscription):
+    # the API's CRYPTEX_API_KEY_ENCRYPTION_SECRET, or without it the JWT secret, as the API.
+    api_key_encryption_secret: str = ""
 
     def model_post_init(self, context: Any, /) -> None:
         if not self.dev_mode and len(self.jwt_secret) < MIN_JWT_SECRET_LENGTH:

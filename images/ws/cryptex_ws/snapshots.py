@@ -28,6 +28,10 @@ class DepthSnapshots:
         self._client = client
         self._last: dict[str, tuple[bytes, bytes]] = {}  # symbol -> (raw, frame)
 
+    async def read(self, market: MarketSpec) -> DepthSnapshot:
+        raw = cast(bytes | None, await self._client.get(keys.depth(market.symbol)))
+        return _snapshot(raw) if raw else _EMPTY
+
     async def frame(self, market: MarketSpec) -> bytes:
         raw = cast(bytes | None, await self._client.get(keys.depth(market.symbol))) or b""
         cached = self._last.get(market.symbol)

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 import ccxt.async_support as ccxt
+import ccxt.pro
 import pytest
 
 from tests.e2e.harness import StackRun, Trader
@@ -43,6 +44,32 @@ def binance_for(stack: StackRun, api_key: str = "", secret: str = "") -> ccxt.bi
     rest = f"{stack.api}/api/v3"
     exchange.urls["api"] = {"public": rest, "private": rest}
     return exchange
+
+
+def pro_for(stack: StackRun, api_key: str = "", secret: str = "") -> ccxt.pro.binance:
+    """ccxt.pro's binance class: REST as `binance_for`, and its WebSocket URLs: the market
+    streams (`/ws`, to which it adds a stream index) and the WebSocket API (user data)."""
+    exchange = ccxt.pro.binance({"apiKey": api_key, "secret": secret, "options": OPTIONS})
+    rest, ws = f"{stack.api}/api/v3", stack.ws.rstrip("/")
+    exchange.urls["api"] = {
+        "public": rest, "private": rest,
+        "ws": {"spot": f"{ws}/ws", "ws-api": {"spot": f"{ws}/ws-api/v3"}},
+    }  # fmt: skip
+    return exchange
+
+
+@pytest.fixture
+async def pros(stack: StackRun) -> AsyncIterator[Callable[..., ccxt.pro.binance]]:
+    """Makes ccxt.pro clients and closes each (and its connections) at the end."""
+    made: list[ccxt.pro.binance] = []
+
+    def make(api_key: str = "", secret: str = "") -> ccxt.pro.binance:
+        made.append(pro_for(stack, api_key, secret))
+        return made[-1]
+
+    yield make
+    for exchange in made:
+        await exchange.close()
 
 
 @pytest.fixture

@@ -25,7 +25,9 @@ def test_one_candle_per_interval_from_its_first_trade(sol: MarketSpec) -> None:
     assert minute == Candle(
         "1m", T0 - T0 % MINUTE, open=15_000, high=15_200, low=14_900, close=14_900,
         volume=2_000, quote_volume=sol.notional(15_000, 1_000) + sol.notional(15_200, 500)
-        + sol.notional(14_900, 500), trades=3,
+        + sol.notional(14_900, 500), trades=3, first_trade_id=1, last_trade_id=3,
+        taker_buy_volume=2_000, taker_buy_quote_volume=sol.notional(15_000, 1_000)
+        + sol.notional(15_200, 500) + sol.notional(14_900, 500),
     )  # fmt: skip
     assert touched["1d"][0].open_time == T0 - T0 % 86_400_000
 

@@ -62,7 +62,9 @@ def test_a_ticker_as_rest_has_it(sol: MarketSpec) -> None:
 
 
 def test_a_candle(sol: MarketSpec) -> None:
-    candle = Candle("5m", 300_000, 15_000, 15_100, 14_950, 15_050, 2_500, 376_000_000, 4)
+    candle = Candle(
+        "5m", 300_000, 15_000, 15_100, 14_950, 15_050, 2_500, 376_000_000, 4, 7, 10, 0, 0
+    )
     assert messages.kline(sol, candle) == {
         "interval": "5m", "openTime": 300_000, "closeTime": 599_999, "open": "150.00",
         "high": "151.00", "low": "149.50", "close": "150.50", "volume": "2.500",

@@ -62,7 +62,17 @@ def test_refusals_say_why(text: object, code: Code, words: str) -> None:
 
 
 def test_a_markets_public_streams() -> None:
-    assert [s.name for s in market_streams("SOL_USDC")] == [
+    streams = market_streams("SOL_USDC")
+    assert [s.name for s in streams[:8]] == [
         "trades@SOL_USDC", "depth@SOL_USDC", "ticker@SOL_USDC", "kline_1m@SOL_USDC",
         "kline_5m@SOL_USDC", "kline_15m@SOL_USDC", "kline_1h@SOL_USDC", "kline_1d@SOL_USDC",
     ]  # fmt: skip
+    binance = {s.name for s in streams[8:]}
+    assert binance == {
+        "solusdc@trade", "solusdc@aggTrade", "solusdc@ticker", "solusdc@miniTicker",
+        "solusdc@bookTicker", "solusdc@depth", "solusdc@depth@100ms",
+        *(f"solusdc@kline_{i}" for i in ("1m", "5m", "15m", "1h", "1d")),
+        *(f"solusdc@depth{n}{fast}" for n in (5, 10, 20) for fast in ("", "@100ms")),
+    }  # fmt: skip
+    # each Binance stream raw and combined: distinct subscribers in the hub
+    assert len({s.key for s in streams[8:]}) == 2 * len(binance)

@@ -37,6 +37,7 @@ WEIGHTS: Final = {
     "/api/v3/ticker/24hr": 80, "/api/v3/ticker/price": 4, "/api/v3/ticker/bookTicker": 4,
     "/api/v3/avgPrice": 2, "/api/v3/account": 20, "/api/v3/order": 4, "/api/v3/order/test": 1,
     "/api/v3/openOrders": 80, "/api/v3/allOrders": 20, "/api/v3/myTrades": 20,
+    "/api/v3/userDataStream": 2,
 }  # fmt: skip
 RESPONSE_TYPES: Final = ("ACK", "RESULT", "FULL")
 Handler = Callable[[Request], Coroutine[Any, Any, Response]]
