@@ -53,8 +53,8 @@ async def test_subscribe_unsubscribe_and_list(stack: StackRun) -> None:
     async with connect(_url(stack, "/ws/solusdc@trade")) as ws:
         await ws.send(json.dumps({"method": "LIST_SUBSCRIPTIONS", "id": 1}))
         assert await _next(ws) == {"result": ["solusdc@trade"], "id": 1}
-        await ws.send(json.dumps({"method": "SUBSCRIBE", "id": 2,
-                                  "params": ["ethusdc@depth@100ms", "solusdc@kline_1m"]}))  # fmt: skip
+        streams = ["ethusdc@depth@100ms", "solusdc@kline_1m"]
+        await ws.send(json.dumps({"method": "SUBSCRIBE", "id": 2, "params": streams}))
         assert await _next(ws) == {"result": None, "id": 2}
         await ws.send(json.dumps({"method": "LIST_SUBSCRIPTIONS", "id": 3}))
         assert await _next(ws) == {
