@@ -119,12 +119,7 @@ class Stream:
     @classmethod
     def parse(cls, text: object) -> Stream:
         """The stream a client names, or a RequestError saying what is wrong with the name."""
-        if not isinstance(text, str):
-            raise RequestError(Code.ILLEGAL_PARAMETER, "params: each stream must be a string")
-        if len(text) > MAX_NAME_LENGTH:
-            raise RequestError(
-                Code.ILLEGAL_PARAMETER, f"stream name longer than {MAX_NAME_LENGTH} characters"
-            )
+        text = _checked(text)
         head, at, target = text.partition("@")
         prefix, _, interval = head.lower().partition("_")
         kind = _ALIASES.get(prefix) or _kind(prefix)
@@ -152,6 +147,17 @@ class Stream:
         return cls(kind, market, interval)
 
 
+def _checked(text: object) -> str:
+    """A stream name of the right type and length."""
+    if not isinstance(text, str):
+        raise RequestError(Code.ILLEGAL_PARAMETER, "params: each stream must be a string")
+    if len(text) > MAX_NAME_LENGTH:
+        raise RequestError(
+            Code.ILLEGAL_PARAMETER, f"stream name longer than {MAX_NAME_LENGTH} characters"
+        )
+    return text
+
+
 def _kind(text: str) -> Kind | None:
     try:
         kind = Kind(text)
@@ -177,12 +183,7 @@ def is_binance_name(text: str) -> bool:
 
 def parse_binance(text: object, markets: Mapping[str, str], *, combined: bool) -> Stream:
     """A Binance market stream; `markets` maps Binance's lower-case ids to canonical symbols."""
-    if not isinstance(text, str):
-        raise RequestError(Code.ILLEGAL_PARAMETER, "params: each stream must be a string")
-    if len(text) > MAX_NAME_LENGTH:
-        raise RequestError(
-            Code.ILLEGAL_PARAMETER, f"stream name longer than {MAX_NAME_LENGTH} characters"
-        )
+    text = _checked(text)
     head, at, tail = text.partition("@")
     if not at:
         raise RequestError(
