@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 import ccxt.async_support as ccxt
-import ccxt.pro
+import ccxt.pro as ccxtpro
 import pytest
 
 from tests.e2e.harness import StackRun, Trader
@@ -46,10 +46,10 @@ def binance_for(stack: StackRun, api_key: str = "", secret: str = "") -> ccxt.bi
     return exchange
 
 
-def pro_for(stack: StackRun, api_key: str = "", secret: str = "") -> ccxt.pro.binance:
+def pro_for(stack: StackRun, api_key: str = "", secret: str = "") -> ccxtpro.binance:
     """ccxt.pro's binance class: REST as `binance_for`, and its WebSocket URLs: the market
     streams (`/ws`, to which it adds a stream index) and the WebSocket API (user data)."""
-    exchange = ccxt.pro.binance({"apiKey": api_key, "secret": secret, "options": OPTIONS})
+    exchange = ccxtpro.binance({"apiKey": api_key, "secret": secret, "options": OPTIONS})
     rest, ws = f"{stack.api}/api/v3", stack.ws.rstrip("/")
     exchange.urls["api"] = {
         "public": rest, "private": rest,
@@ -59,11 +59,11 @@ def pro_for(stack: StackRun, api_key: str = "", secret: str = "") -> ccxt.pro.bi
 
 
 @pytest.fixture
-async def pros(stack: StackRun) -> AsyncIterator[Callable[..., ccxt.pro.binance]]:
+async def pros(stack: StackRun) -> AsyncIterator[Callable[..., ccxtpro.binance]]:
     """Makes ccxt.pro clients and closes each (and its connections) at the end."""
-    made: list[ccxt.pro.binance] = []
+    made: list[ccxtpro.binance] = []
 
-    def make(api_key: str = "", secret: str = "") -> ccxt.pro.binance:
+    def make(api_key: str = "", secret: str = "") -> ccxtpro.binance:
         made.append(pro_for(stack, api_key, secret))
         return made[-1]
 
