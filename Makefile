@@ -100,6 +100,17 @@ test-slow: $(INSTALLED) debs ## run only the slow tests (crash soak with a hundr
 test-monitoring: $(INSTALLED) debs ## only the proof of the dashboards and alerts on a live stack (also in make test)
 	$(PY) -m pytest tests/e2e/test_monitoring.py $(PYTEST_ARGS)
 
+# What the testbed's real node runs on (hack/testbed/testbed_node.py), and what its tests use:
+# busybox-static for their pods' image, gcc and libc6-dev for the sandbox's pause binary.
+NODE_DEBS := containerd runc containernetworking-plugins iptables conntrack busybox-static \
+  gcc libc6-dev etcd-server openssl
+
+.PHONY: test-node
+test-node: $(INSTALLED) ## the tests on a real node: containerd, kubelet, kube-proxy, a CNI bridge (root)
+	hack/debs.sh $(NODE_DEBS)
+	hack/testbed/build.sh --node
+	$(PY) -m pytest -m node tests/e2e/cluster $(PYTEST_ARGS)
+
 .PHONY: test-unit
 test-unit: $(INSTALLED) web-test ## run the pure unit tests only (the web app's too)
 	$(PY) -m pytest tests/unit $(PYTEST_ARGS)

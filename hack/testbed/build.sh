@@ -9,19 +9,31 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 required() { awk -v m="$1" '$1 == "require" {$1 = ""; $0 = $0} $1 == m {print $2; exit}' "$2"; }
 k8s_version="$(required k8s.io/kubernetes "$here/go.mod")"
 kwok_version="$(required sigs.k8s.io/kwok "$here/kwok/go.mod")"
+coredns_version="$(required github.com/coredns/coredns "$here/coredns/go.mod")"
 root="${CRYPTEX_TESTBED_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/cryptex-testbed}"
 bin="$root/${k8s_version}-kwok-${kwok_version}/bin"
+# CoreDNS follows its own pin: a directory of its own.
+coredns_bin="$root/coredns-${coredns_version}/bin"
 
+# `build.sh --node` adds the real node's kubelet, kube-proxy, the pods' pause binary and the
+# cluster's DNS (make test-node); the fast tests' control plane and kwok do without them.
+wanted_bins=(etcd kube-apiserver kube-controller-manager kube-scheduler kubectl kwok)
+node=""
+[[ "${1:-}" == --node ]] && node=1 && wanted_bins+=(kubelet kube-proxy pause coredns)
 missing=()
-for b in etcd kube-apiserver kube-controller-manager kube-scheduler kubectl kwok; do
-  [[ -x "$bin/$b" ]] || missing+=("$b")
+for b in "${wanted_bins[@]}"; do
+  if [[ "$b" == coredns ]]; then
+    [[ -x "$coredns_bin/$b" ]] || missing+=("$b")
+  else
+    [[ -x "$bin/$b" ]] || missing+=("$b")
+  fi
 done
 if ((${#missing[@]} == 0)); then
-  echo "testbed binaries up to date in $bin"
+  echo "testbed binaries up to date in $bin${node:+ and $coredns_bin}"
   exit 0
 fi
 wanted() { [[ " ${missing[*]} " == *" $1 "* ]]; }
-echo "building ${missing[*]} (Kubernetes $k8s_version, kwok $kwok_version) into $bin"
+echo "building ${missing[*]} (Kubernetes $k8s_version, kwok $kwok_version, CoreDNS $coredns_version) into $bin"
 start=$SECONDS
 
 # etcd comes from Debian: its 3.4.23 is above the 3.4.22 that Kubernetes 1.31
@@ -56,7 +68,7 @@ if wanted etcd; then
   mv -f "$tmp/bin/etcd" "$bin/"
 fi
 k8s_pkgs=()
-for b in kube-apiserver kube-controller-manager kube-scheduler kubectl; do
+for b in kube-apiserver kube-controller-manager kube-scheduler kubectl kubelet kube-proxy; do
   if wanted "$b"; then k8s_pkgs+=("k8s.io/kubernetes/cmd/$b"); fi
 done
 if ((${#k8s_pkgs[@]})); then
@@ -75,6 +87,22 @@ if wanted kwok; then
   # kwok needs a newer client-go than Kubernetes 1.31, hence a module of its own.
   (cd "$here/kwok" && go build -trimpath -ldflags "-s -w" -o "$tmp/bin/" sigs.k8s.io/kwok/cmd/kwok)
   mv -f "$tmp/bin/kwok" "$bin/"
+fi
+
+if wanted coredns; then
+  # CoreDNS with the plugins the node's DNS uses (coredns/main.go), in a module of its own.
+  (cd "$here/coredns" && go build -trimpath -ldflags "-s -w" -o "$tmp/bin/coredns" .)
+  mkdir -p "$coredns_bin"
+  mv -f "$tmp/bin/coredns" "$coredns_bin/"
+fi
+if wanted pause; then
+  # The pods' sandbox: upstream's pause.c from the same Kubernetes module, compiled as
+  # upstream's image build does (static, so that its image holds nothing else).
+  command -v gcc >/dev/null || { echo "gcc is not on PATH (hack/debs.sh gcc libc6-dev)" >&2; exit 1; }
+  source_dir="$(cd "$here" && go list -m -f '{{.Dir}}' k8s.io/kubernetes)"
+  gcc -Os -Wall -Werror -static -DVERSION="$k8s_version" -o "$tmp/bin/pause" \
+    "$source_dir/build/pause/linux/pause.c"
+  mv -f "$tmp/bin/pause" "$bin/"
 fi
 
 echo "built ${missing[*]} in $((SECONDS - start))s into $bin"

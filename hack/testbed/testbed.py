@@ -3,11 +3,13 @@
 etcd, kube-apiserver, kube-controller-manager, kube-scheduler and kwok run as plain
 processes from the binaries that build.sh leaves in its cache. kwok plays the kubelet
 of one fake node, so Pods get scheduled and go Running without a container runtime.
+With `--node real` (root; `build.sh --node`), a real node takes kwok's place: containerd,
+kubelet, kube-proxy, a CNI bridge and CoreDNS (testbed_node.py), so Pods run containers.
 Stdlib only: certificates come from the openssl CLI, and kubeconfigs are written as
 JSON, which every YAML reader accepts.
 
-    hack/testbed/build.sh
-    python hack/testbed/testbed.py up      # prints an `export KUBECONFIG=...` line
+    hack/testbed/build.sh [--node]
+    python hack/testbed/testbed.py up [--node real]  # prints an `export KUBECONFIG=...` line
     python hack/testbed/testbed.py down
 """
 
@@ -32,6 +34,12 @@ from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
+# hack/ is tooling, not a package: the node's module is found next to this one, also when
+# this file is loaded by its path (the tests' conftest).
+if str(HERE) not in sys.path:
+    sys.path.insert(0, str(HERE))
+import testbed_node  # noqa: E402
+
 BINARIES = (
     "etcd",
     "kube-apiserver",
@@ -40,8 +48,17 @@ BINARIES = (
     "kwok",
     "kubectl",
 )
-# Stopped in this order, one group at a time: clients first, storage last.
-STOP_ORDER = (("kwok", "kube-scheduler", "kube-controller-manager"), ("kube-apiserver",), ("etcd",))
+# Stopped in this order, one group at a time: clients first, storage last. A real node's pods
+# are deleted before its kubelet stops (_stop_in_order).
+STOP_ORDER = (
+    ("kwok", "kube-scheduler", "kube-controller-manager", "coredns"),
+    ("kube-proxy", "kubelet"),
+    ("containerd",),
+    ("kube-apiserver",),
+    ("etcd",),
+)
+# The node: "kwok" pretends (fast, no root), "real" runs containers (testbed_node).
+NODE_KINDS = ("kwok", "real")
 NODE_NAME = "kwok-node-0"
 # kwok drives only the nodes annotated so; a real node is never taken over.
 NODE_ANNOTATION = ("kwok.x-k8s.io/node", "fake")
@@ -67,6 +84,12 @@ def _required_version(go_mod: Path, module: str) -> str:
     return match.group(1)
 
 
+def coredns_bin_dir() -> Path:
+    """CoreDNS follows its own pin (coredns/go.mod), so build.sh keeps it apart."""
+    version = _required_version(HERE / "coredns" / "go.mod", "github.com/coredns/coredns")
+    return cache_root() / f"coredns-{version}" / "bin"
+
+
 def versions() -> tuple[str, str]:
     """(Kubernetes, kwok) versions; the go.mod files are their one source, as for build.sh."""
     return (
@@ -87,8 +110,14 @@ def default_bin_dir() -> Path:
     return cache_root() / f"{k8s}-kwok-{kwok}" / "bin"
 
 
-def missing_binaries(bin_dir: Path) -> list[str]:
-    return [name for name in BINARIES if not os.access(bin_dir / name, os.X_OK)]
+def missing_binaries(bin_dir: Path, node: str = "kwok") -> list[str]:
+    """What build.sh (with --node for a real node) has yet to build into `bin_dir`."""
+    wanted = BINARIES + (testbed_node.NODE_BINARIES if node == "real" else ())
+    return [name for name in wanted if not os.access(_binary(bin_dir, name), os.X_OK)]
+
+
+def _binary(bin_dir: Path, name: str) -> Path:
+    return (coredns_bin_dir() if name == "coredns" else bin_dir) / name
 
 
 class ProcessExitedError(RuntimeError):
@@ -126,8 +155,15 @@ def _free_ports(count: int) -> list[int]:
             sock.close()
 
 
-# Passed with -extfile, so the certificates do not depend on the system's openssl.cnf.
-_EXTENSIONS = f"""\
+def _extensions(node_ip: str | None) -> str:
+    """Passed with -extfile, so the certificates do not depend on the system's openssl.cnf.
+
+    With a real node, the API server is reached at the node's address too (the `kubernetes`
+    Service's endpoint, for pods), and kubelet serves on it.
+    """
+    extra = f",IP:{node_ip}" if node_ip else ""
+    node = f"IP:{node_ip},DNS:{testbed_node.NODE_NAME}" if node_ip else "DNS:localhost"
+    return f"""\
 [ca]
 basicConstraints = critical,CA:TRUE
 keyUsage = critical,keyCertSign,cRLSign,digitalSignature
@@ -136,7 +172,12 @@ subjectKeyIdentifier = hash
 basicConstraints = critical,CA:FALSE
 keyUsage = critical,digitalSignature,keyEncipherment
 extendedKeyUsage = serverAuth
-subjectAltName = IP:127.0.0.1,IP:{SERVICE_IP},{KUBERNETES_DNS}
+subjectAltName = IP:127.0.0.1,IP:{SERVICE_IP}{extra},{KUBERNETES_DNS}
+[kubelet]
+basicConstraints = critical,CA:FALSE
+keyUsage = critical,digitalSignature,keyEncipherment
+extendedKeyUsage = serverAuth
+subjectAltName = {node}
 [client]
 basicConstraints = critical,CA:FALSE
 keyUsage = critical,digitalSignature,keyEncipherment
@@ -145,10 +186,10 @@ extendedKeyUsage = clientAuth
 
 
 class _Pki:
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, node_ip: str | None = None) -> None:
         self.dir = directory
         directory.mkdir(parents=True, exist_ok=True)
-        (directory / "extensions.cnf").write_text(_EXTENSIONS)
+        (directory / "extensions.cnf").write_text(_extensions(node_ip))
 
     def _openssl(self, *args: str) -> None:
         done = subprocess.run(["openssl", *args], cwd=self.dir, capture_output=True, text=True)
@@ -175,33 +216,46 @@ class _Pki:
 
 
 class ControlPlane:
-    """The testbed in `work_dir`; `start()` returns once Pods can be scheduled and run."""
+    """The testbed in `work_dir`; `start()` returns once Pods can be scheduled and run.
 
-    def __init__(self, bin_dir: Path, work_dir: Path) -> None:
+    `node="kwok"`: one fake node; `node="real"`: a node that runs containers (testbed_node).
+    """
+
+    def __init__(self, bin_dir: Path, work_dir: Path, node: str = "kwok") -> None:
+        if node not in NODE_KINDS:
+            raise ValueError(f"node must be one of {NODE_KINDS}, not {node!r}")
         self.bin_dir = Path(bin_dir).resolve()
         self.dir = Path(work_dir).resolve()
         self.kubeconfig = self.dir / "kubeconfig"
         self.ca_file = self.dir / "pki" / "ca.crt"
         self.server = ""
-        self.node_name = NODE_NAME
+        self.node = node
+        self.real_node = testbed_node.RealNode(self.bin_dir, self.dir) if node == "real" else None
+        self.node_name = self.real_node.name if self.real_node else NODE_NAME
         self.version = versions()[0]
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
 
     def start(self, timeout: float = 120) -> None:
-        missing = missing_binaries(self.bin_dir)
+        missing = missing_binaries(self.bin_dir, self.node)
         if missing:
+            flag = " --node" if self.node == "real" else ""
             raise FileNotFoundError(
-                f"{', '.join(missing)} missing in {self.bin_dir}: run hack/testbed/build.sh"
+                f"{', '.join(missing)} missing in {self.bin_dir}: run hack/testbed/build.sh{flag}"
             )
+        if self.real_node:
+            self.real_node.claim(_is_running)
         try:
             self._start(time.monotonic() + timeout)
         except BaseException:
             self.stop()
             raise
+        if self.real_node:
+            self.real_node.record(self.pids, self.exes)
 
     def stop(self) -> None:
-        """TERM each group, wait for it, KILL what is left."""
-        for group in STOP_ORDER:
+        """TERM each group, wait for it, KILL what is left; a real node is drained first."""
+
+        def stop_group(group: tuple[str, ...]) -> None:
             procs = [self.processes.pop(name) for name in group if name in self.processes]
             for proc in procs:
                 if proc.poll() is None:
@@ -213,6 +267,15 @@ class ControlPlane:
                     proc.kill()
                     proc.wait()
 
+        alive = (
+            "kube-apiserver" in self.processes and self.processes["kube-apiserver"].poll() is None
+        )
+        _stop_in_order(stop_group, self.real_node, self.kubectl if alive else None)
+
+    @property
+    def exes(self) -> dict[str, str]:
+        return {name: str(proc.args[0]) for name, proc in self.processes.items()}  # type: ignore[index]
+
     def __enter__(self) -> ControlPlane:
         self.start()
         return self
@@ -223,6 +286,11 @@ class ControlPlane:
     @property
     def pids(self) -> dict[str, int]:
         return {name: proc.pid for name, proc in self.processes.items()}
+
+    @property
+    def node_ip(self) -> str:
+        """Where pods and NodePorts are reached from the host: the real node's address."""
+        return self.real_node.ip if self.real_node else "127.0.0.1"
 
     def kubectl(
         self,
@@ -287,21 +355,37 @@ class ControlPlane:
         (self.dir / "logs").mkdir(parents=True, exist_ok=True)
         etcd_port, peer_port, api_port = _free_ports(3)
         self.server = f"https://127.0.0.1:{api_port}"
-        pki = _Pki(self.dir / "pki")
+        node = self.real_node
+        pki = _Pki(self.dir / "pki", node.ip if node else None)
         ca_crt, ca_key = pki.cert("ca", "/CN=cryptex-testbed-ca", "ca")
         serving_crt, serving_key = pki.cert("apiserver", "/CN=kube-apiserver", "server")
         sa_key = pki.key("service-account", "RSA")
         # Each component gets the identity that the RBAC bootstrap policy grants its rights to.
-        for user, subject in {
+        users = {
             "admin": "/O=system:masters/CN=cryptex-admin",
             "controller-manager": "/CN=system:kube-controller-manager",
             "scheduler": "/CN=system:kube-scheduler",
-            "kwok": "/O=system:masters/CN=kwok-controller",
-        }.items():
+        }
+        if node:
+            users |= {
+                "kubelet": f"/O=system:nodes/CN=system:node:{node.name}",
+                "kube-proxy": "/CN=system:kube-proxy",
+                # Reads Services, EndpointSlices, Namespaces and Pods cluster-wide.
+                "coredns": "/O=system:masters/CN=coredns",
+            }
+        else:
+            users["kwok"] = "/O=system:masters/CN=kwok-controller"
+        for user, subject in users.items():
             crt, key = pki.cert(user, subject, "client")
             path = self.kubeconfig if user == "admin" else self.dir / f"{user}.kubeconfig"
             credentials = {"client-certificate": str(crt), "client-key": str(key)}
             self.write_kubeconfig(path, user, credentials)
+        # The API server's own identity towards kubelets (logs, exec, port-forward).
+        kubelet_client = pki.cert(
+            "apiserver-kubelet-client",
+            "/O=system:masters/CN=kube-apiserver-kubelet-client",
+            "client",
+        )
 
         etcd_url, peer_url = f"http://127.0.0.1:{etcd_port}", f"http://127.0.0.1:{peer_port}"
         self._spawn(
@@ -314,11 +398,19 @@ class ControlPlane:
             f"--initial-advertise-peer-urls={peer_url}",
             f"--initial-cluster=testbed={peer_url}",
         )
+        if node:
+            # Pods reach the API server through the `kubernetes` Service, whose endpoint is
+            # the node's address, kept by the lease reconciler.
+            where = ["--bind-address=0.0.0.0", f"--advertise-address={node.ip}"]
+            where += ["--endpoint-reconciler-type=lease"]
+        else:
+            # Endpoints may not hold a loopback address: there is nothing worth reconciling.
+            where = ["--bind-address=127.0.0.1", "--advertise-address=127.0.0.1"]
+            where += ["--endpoint-reconciler-type=none"]
         self._spawn(
             "kube-apiserver",
             f"--etcd-servers={etcd_url}",
-            "--bind-address=127.0.0.1",
-            "--advertise-address=127.0.0.1",
+            *where,
             f"--secure-port={api_port}",
             f"--tls-cert-file={serving_crt}",
             f"--tls-private-key-file={serving_key}",
@@ -331,8 +423,10 @@ class ControlPlane:
             f"--service-account-key-file={sa_key}",
             f"--service-account-signing-key-file={sa_key}",
             f"--service-cluster-ip-range={SERVICE_CIDR}",
-            # Endpoints may not hold a loopback address: there is nothing worth reconciling.
-            "--endpoint-reconciler-type=none",
+            f"--kubelet-client-certificate={kubelet_client[0]}",
+            f"--kubelet-client-key={kubelet_client[1]}",
+            f"--kubelet-certificate-authority={ca_crt}",
+            "--kubelet-preferred-address-types=InternalIP",
             "--profiling=false",
         )
         self.wait_for("kube-apiserver /readyz", self._apiserver_ready, remaining())
@@ -357,6 +451,36 @@ class ControlPlane:
             "--secure-port=0",
             "--profiling=false",
         )
+        if node:
+            self._start_real_node(node, pki, remaining)
+        else:
+            self._start_kwok(remaining)
+        # Pods can be created in a namespace only once it has its default ServiceAccount,
+        # which is the controller manager's doing: its arrival shows that works too.
+        self.wait_for("the default ServiceAccount", self._default_service_account, remaining())
+
+    def _start_real_node(
+        self, node: testbed_node.RealNode, pki: _Pki, remaining: Callable[[], float]
+    ) -> None:
+        node.prepare_host()
+        kubelet_tls = pki.cert("kubelet-serving", f"/CN={node.name}", "kubelet")
+        dns_port, *ports = _free_ports(5)
+        node.write_configs(self.ca_file, kubelet_tls, ports, dns_ip=testbed_node.DNS_SERVICE_IP)
+        self._spawn("coredns", *node.coredns_args(dns_port))
+        self.apply(*node.dns_manifests(dns_port))
+        self._spawn("containerd", *node.containerd_args())
+        self.wait_for("containerd's socket", node.containerd_socket.exists, remaining())
+        self.wait_for(
+            "containerd to answer",
+            lambda: node.ctr("version", check=False).returncode == 0,
+            remaining(),
+        )
+        node.import_pause()
+        self._spawn("kubelet", *node.kubelet_args(self.dir / "kubelet.kubeconfig"))
+        self._spawn("kube-proxy", *node.kube_proxy_args())
+        self.wait_for(f"node {self.node_name} Ready", self._node_ready, remaining())
+
+    def _start_kwok(self, remaining: Callable[[], float]) -> None:
         # An explicit config file keeps a developer's ~/.kwok/kwok.yaml out of the run.
         kwok_config = self.dir / "kwok.yaml"
         kwok_config.write_text(
@@ -373,16 +497,13 @@ class ControlPlane:
         )
         self.apply(self._node_manifest())
         self.wait_for(f"node {self.node_name} Ready", self._node_ready, remaining())
-        # Pods can be created in a namespace only once it has its default ServiceAccount,
-        # which is the controller manager's doing: its arrival shows that works too.
-        self.wait_for("the default ServiceAccount", self._default_service_account, remaining())
 
     def _spawn(self, name: str, *args: str) -> None:
         with open(self.dir / "logs" / f"{name}.log", "ab") as log:
             # A session of its own keeps a terminal's Ctrl-C from killing the process
             # behind stop()'s back, and lets `up` return while it runs on.
             self.processes[name] = subprocess.Popen(
-                [str(self.bin_dir / name), *args],
+                [_executable(self.bin_dir, name), *args],
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -446,10 +567,47 @@ def _is_running(pid: int, exe: str) -> bool:
     return stat.rsplit(")", 1)[1].split()[0] != "Z" and argv0 == exe
 
 
-def stop_pids(pids: dict[str, int], bin_dir: Path, timeout: float = 15) -> None:
-    """ControlPlane.stop() for processes that this interpreter did not start."""
+def _executable(bin_dir: Path, name: str) -> str:
+    """build.sh's binary, or the host's (containerd is Debian's)."""
+    built = _binary(bin_dir, name)
+    if built.exists():
+        return str(built)
+    found = shutil.which(name)
+    if found is None:
+        raise FileNotFoundError(f"{name} is neither in {bin_dir} nor on PATH")
+    return found
+
+
+def _stop_in_order(
+    stop_group: Callable[[tuple[str, ...]], None],
+    node: testbed_node.RealNode | None,
+    kubectl: Callable[..., subprocess.CompletedProcess[str]] | None,
+) -> None:
+    """STOP_ORDER, with a real node's pods deleted before kubelet stops (while the API server
+    still answers) and what containerd leaves behind cleaned up after it."""
     for group in STOP_ORDER:
-        alive = {pids[n]: str(bin_dir / n) for n in group if n in pids}
+        if node and group == ("kube-proxy", "kubelet") and kubectl:
+            node.drain(kubectl)
+        if node and group == ("containerd",):
+            node.kill_tasks()
+        stop_group(group)
+        if node and group == ("containerd",):
+            node.clean_host()
+            node.release()
+
+
+def stop_pids(
+    pids: dict[str, int],
+    exes: dict[str, str],
+    state_dir: Path,
+    node: str = "kwok",
+    timeout: float = 15,
+) -> None:
+    """ControlPlane.stop() for processes that this interpreter did not start."""
+    bin_dir = Path(exes.get("kube-apiserver", "")).parent
+
+    def stop_group(group: tuple[str, ...]) -> None:
+        alive = {pids[n]: exes[n] for n in group if n in pids}
         alive = {pid: exe for pid, exe in alive.items() if _is_running(pid, exe)}
         for pid in alive:
             os.kill(pid, signal.SIGTERM)
@@ -464,6 +622,16 @@ def stop_pids(pids: dict[str, int], bin_dir: Path, timeout: float = 15) -> None:
                 if _is_running(pid, exe):
                     os.kill(pid, signal.SIGKILL)
 
+    def kubectl(*args: str, check: bool = True, timeout: float = 60) -> Any:
+        command = [str(bin_dir / "kubectl"), f"--kubeconfig={state_dir / 'kubeconfig'}", *args]
+        return subprocess.run(command, capture_output=True, text=True, timeout=timeout, check=check)
+
+    real_node = testbed_node.RealNode(bin_dir, state_dir) if node == "real" else None
+    api_up = "kube-apiserver" in pids and _is_running(
+        pids["kube-apiserver"], exes["kube-apiserver"]
+    )
+    _stop_in_order(stop_group, real_node, kubectl if api_up else None)
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
@@ -474,23 +642,31 @@ def main(argv: list[str] | None = None) -> int:
         "--dir", type=Path, default=cache_root() / "run", help="state dir (default: %(default)s)"
     )
     parser.add_argument("--bin-dir", type=Path, help="binaries (default: build.sh's cache)")
+    parser.add_argument(
+        "--node",
+        choices=NODE_KINDS,
+        default="kwok",
+        help="kwok: a fake node; real: containerd, kubelet, kube-proxy (root; build.sh --node)",
+    )
     args = parser.parse_args(argv)
     state_dir: Path = args.dir.resolve()
     state_file = state_dir / "testbed.json"
     if state_file.exists():
         state = json.loads(state_file.read_text())
-        stop_pids(state["pids"], Path(state["bin_dir"]))
+        stop_pids(state["pids"], state["exes"], state_dir, state.get("node", "kwok"))
         state_file.unlink()
         print(f"stopped the testbed in {state_dir}", file=sys.stderr)
     if args.action == "down":
         return 0
     # Always a fresh cluster: an old etcd would bring back old objects.
-    for stale in ("etcd", "logs", "pki", "kubectl-cache"):
+    testbed_node.unmount_under(state_dir)
+    for stale in ("etcd", "logs", "pki", "kubectl-cache", "node"):
         shutil.rmtree(state_dir / stale, ignore_errors=True)
     state_dir.mkdir(parents=True, exist_ok=True)
-    cluster = ControlPlane(args.bin_dir or default_bin_dir(), state_dir)
+    cluster = ControlPlane(args.bin_dir or default_bin_dir(), state_dir, node=args.node)
     cluster.start()
-    state_file.write_text(json.dumps({"bin_dir": str(cluster.bin_dir), "pids": cluster.pids}))
+    state = {"node": args.node, "pids": cluster.pids, "exes": cluster.exes}
+    state_file.write_text(json.dumps(state))
     print(
         f"testbed up at {cluster.server}; logs in {state_dir / 'logs'}; "
         f"stop it with: python {sys.argv[0]} down",
