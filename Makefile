@@ -106,7 +106,7 @@ NODE_DEBS := containerd runc containernetworking-plugins iptables conntrack busy
   gcc libc6-dev etcd-server openssl
 
 .PHONY: test-node
-test-node: $(INSTALLED) ## the tests on a real node: containerd, kubelet, kube-proxy, a CNI bridge (root)
+test-node: $(INSTALLED) images ## the tests on a real node (root): containerd, kubelet, kube-proxy, a CNI bridge, the images
 	hack/debs.sh $(NODE_DEBS)
 	hack/testbed/build.sh --node
 	$(PY) -m pytest -m node tests/e2e/cluster $(PYTEST_ARGS)

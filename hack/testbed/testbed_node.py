@@ -54,6 +54,14 @@ class NodeBusyError(RuntimeError):
     """Another testbed's real node runs on this host."""
 
 
+def images_cache() -> Path:
+    """Where hack/images/base.sh keeps the base rootfs, and the node its image archives."""
+    if os.environ.get("CRYPTEX_IMAGES_CACHE"):
+        return Path(os.environ["CRYPTEX_IMAGES_CACHE"])
+    xdg = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(xdg) / "cryptex-images"
+
+
 def host_ip() -> str:
     """The address of the interface that the default route leaves by: the node's InternalIP.
 
@@ -225,10 +233,12 @@ class RealNode:
             archive = path
         self.ctr("images", "import", str(archive))
 
-    def import_buildah_images(self, names: list[str], cache: Path) -> None:
+    def import_buildah_images(self, names: list[str]) -> None:
         """Images from buildah's storage (make images) into the node: each exported once per
-        image ID into `cache` as a Docker archive, which keeps its short name (cryptex/api:0.1.0
-        is what the chart asks for)."""
+        image ID as a Docker archive, which keeps its short name (cryptex/api:0.1.0 is what
+        the chart asks for), into a cache outside the repo; archives of images that buildah no
+        longer holds are removed."""
+        cache = images_cache() / "archives"
         cache.mkdir(parents=True, exist_ok=True)
         for name in names:
             found = subprocess.run(
@@ -249,6 +259,12 @@ class RealNode:
                 )
                 partial.rename(archive)
             self.import_archive(archive)
+        for archive in cache.glob("*.tar"):
+            held = subprocess.run(
+                ["buildah", "inspect", "--type=image", archive.stem], capture_output=True
+            )
+            if held.returncode != 0:
+                archive.unlink(missing_ok=True)
 
     def ctr(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         command = ["ctr", f"--address={self.containerd_socket}", "--namespace=k8s.io", *args]
