@@ -170,7 +170,9 @@ class RealNode:
     # -- the host's one node ------------------------------------------------------------------
 
     def claim(self, is_running: Callable[[int, str], bool]) -> None:
-        """Take the host's node for this testbed, unless another live one holds it."""
+        """Take the host's node for this testbed, unless another live one holds it (or is
+        starting it). A node that died without its stop (kill -9, a crash) left the host
+        changed: what it left is cleaned up first."""
         if CLAIM.exists():
             held = json.loads(CLAIM.read_text())
             alive = [
@@ -178,15 +180,20 @@ class RealNode:
                 for name, pid in held.get("pids", {}).items()
                 if is_running(pid, held["exes"][name])
             ]
-            if alive and held["dir"] != str(self.work_dir):
-                raise NodeBusyError(
-                    f"a real testbed node already runs on this host, from {held['dir']} "
-                    f"({', '.join(alive)}): stop it first (testbed.py down --dir {held['dir']})"
-                )
+            starting = not held.get("pids") and Path(f"/proc/{held.get('owner', 0)}").exists()
+            if held["dir"] != str(self.work_dir):
+                if alive or starting:
+                    raise NodeBusyError(
+                        f"a real testbed node already runs on this host, from {held['dir']} "
+                        f"({', '.join(alive) or 'starting'}): stop it first "
+                        f"(testbed.py down --dir {held['dir']})"
+                    )
+                RealNode(self.bin_dir, Path(held["dir"])).clean_host()
         self.record({})
 
     def record(self, pids: dict[str, int], exes: dict[str, str] | None = None) -> None:
-        CLAIM.write_text(json.dumps({"dir": str(self.work_dir), "pids": pids, "exes": exes or {}}))
+        claim = {"dir": str(self.work_dir), "owner": os.getpid(), "pids": pids, "exes": exes or {}}
+        CLAIM.write_text(json.dumps(claim))
 
     def release(self) -> None:
         if CLAIM.exists() and json.loads(CLAIM.read_text()).get("dir") == str(self.work_dir):
@@ -492,11 +499,13 @@ state = "{self.dir / "containerd" / "state"}"
             time.sleep(0.5)
 
     def clean_host(self) -> None:
-        """After containerd stopped: the shims, mounts, rules and bridge that outlived it."""
-        for pid in _shims_of(self.containerd_socket):
+        """After containerd stopped: the shims, containers, mounts, rules and bridge that
+        outlived it (none, unless the node died without its stop)."""
+        for pid in _shims_of(self.containerd_socket) + _pod_processes():
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
         unmount_under(self.dir)
+        _remove_pod_netns()
         proxy = self.bin_dir / "kube-proxy"
         subprocess.run([str(proxy), "--cleanup"], capture_output=True, timeout=60)
         remove_kube_chains()
@@ -541,6 +550,34 @@ def _shims_of(socket_path: Path) -> list[int]:
     return pids
 
 
+def _remove_pod_netns() -> None:
+    """The pods' network namespaces that containerd pins in /var/run/netns (a path it does
+    not let one configure), when it died without removing them: those holding a pod address."""
+    pod_network = ipaddress.ip_network(POD_CIDR)
+    for pin in Path("/var/run/netns").glob("cni-*"):
+        shown = subprocess.run(
+            ["ip", "-netns", pin.name, "-json", "-4", "address"], capture_output=True, text=True
+        )
+        if shown.returncode != 0:
+            continue
+        addresses = [
+            info["local"] for link in json.loads(shown.stdout) for info in link.get("addr_info", [])
+        ]
+        if any(ipaddress.ip_address(a) in pod_network for a in addresses):
+            subprocess.run(["ip", "netns", "delete", pin.name], capture_output=True)
+
+
+def _pod_processes() -> list[int]:
+    """Every process in kubelet's kubepods cgroups (cgroup v1 or v2): the node's containers."""
+    pids: set[int] = set()
+    root = Path("/sys/fs/cgroup")
+    for pattern in ("kubepods*/**/cgroup.procs", "*/kubepods*/**/cgroup.procs"):
+        for procs in root.glob(pattern):
+            with contextlib.suppress(OSError):
+                pids.update(int(pid) for pid in procs.read_text().split())
+    return sorted(pids)
+
+
 def unmount_under(directory: Path) -> None:
     """Detach every mount below `directory` (pods' volumes, containers' root filesystems), so
     that removing it removes only its own files."""
@@ -553,7 +590,3 @@ def unmount_under(directory: Path) -> None:
             points.append(point)
     for point in reversed(points):
         subprocess.run(["umount", "--lazy", point], capture_output=True)
-
-
-def cidr_gateway(cidr: str) -> str:
-    return str(next(ipaddress.ip_network(cidr).hosts()))
