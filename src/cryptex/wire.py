@@ -22,6 +22,9 @@ PlaceOrder
       (nothing when a GTC remainder rests on the book)
 CancelOrder
     OrderCancelled | CancelRejected
+    then, while orders triggered by these trades remain (see "Stop orders" below):
+        OrderTriggered, then that order's own trades and end as for a PlaceOrder above
+        (without OrderAccepted, which it had when it was placed)
 AmendOrder                                         -- lower a resting order's quantity
     OrderAmended                                   -- in place: its queue position is kept
   | AmendRejected                                  -- unknown, not the owner's, market closed
@@ -34,6 +37,17 @@ CancelAllOrders
 TakeSnapshot
     (no event: the engine writes its snapshot right after the batch that holds it, so the
     snapshot's last command id reaching this command's stream id is the acknowledgement)
+
+Stop orders (STOP_LOSS, STOP_LOSS_LIMIT, TAKE_PROFIT, TAKE_PROFIT_LIMIT) are accepted with
+OrderAccepted and then wait, off the book, for the market's last trade price to reach their
+stop price: a stop-loss buy and a take-profit sell when it rises to the stop price or above, a
+stop-loss sell and a take-profit buy when it falls to it or below. One is refused
+(STOP_WOULD_TRIGGER) if the last price has reached its stop already, and (NO_LAST_PRICE) while
+the market has never traded. Triggered orders execute as limit (the *_LIMIT types) or market
+orders, one after the other, in the order the price path crossed their stop prices (the path
+runs from the last price to each taker's first trade, then to its last), stops crossed at the
+same price in the order they were placed; their trades can trigger more, which follow. A
+waiting stop is cancelled, amended and counted by CancelAllOrders like a resting order.
 
 `DepthDiff`, `DepthSnapshot` and `BookSnapshot` are not events: they are market data and the
 engine's persisted state.
@@ -58,6 +72,45 @@ class OrderType(StrEnum):
     LIMIT = "LIMIT"
     # Matches like IOC up to its protection price, so it never sweeps an empty book.
     MARKET = "MARKET"
+    # Wait for the last trade price to reach `stop_price`, then execute as a market order
+    # (STOP_LOSS, TAKE_PROFIT) or a limit order at `price` (the *_LIMIT types).
+    STOP_LOSS = "STOP_LOSS"
+    STOP_LOSS_LIMIT = "STOP_LOSS_LIMIT"
+    TAKE_PROFIT = "TAKE_PROFIT"
+    TAKE_PROFIT_LIMIT = "TAKE_PROFIT_LIMIT"
+
+    @property
+    def is_stop(self) -> bool:
+        return self in _STOP_TYPES
+
+    @property
+    def executes_as_market(self) -> bool:
+        """A market order, or a stop that becomes one when triggered."""
+        return self in _MARKET_LIKE_TYPES
+
+    @property
+    def triggered_type(self) -> OrderType:
+        """What a stop executes as once triggered."""
+        return OrderType.MARKET if self in _MARKET_LIKE_TYPES else OrderType.LIMIT
+
+    def triggers_on_rise(self, side: Side) -> bool:
+        """Whether a stop of this type triggers when the price rises to its stop price (a
+        stop-loss buy, a take-profit sell), rather than falls to it."""
+        is_stop_loss = self is OrderType.STOP_LOSS or self is OrderType.STOP_LOSS_LIMIT
+        return is_stop_loss is (side is Side.BUY)
+
+
+_STOP_TYPES: Final = frozenset(
+    {
+        OrderType.STOP_LOSS,
+        OrderType.STOP_LOSS_LIMIT,
+        OrderType.TAKE_PROFIT,
+        OrderType.TAKE_PROFIT_LIMIT,
+    }
+)
+_MARKET_LIKE_TYPES: Final = frozenset(
+    {OrderType.MARKET, OrderType.STOP_LOSS, OrderType.TAKE_PROFIT}
+)
 
 
 class TimeInForce(StrEnum):
@@ -104,10 +157,15 @@ class RejectReason(StrEnum):
     NOT_ORDER_OWNER = "NOT_ORDER_OWNER"
     ORDER_NOT_OPEN = "ORDER_NOT_OPEN"  # cancel of an order the ledger holds filled or ended
     MARKET_CLOSED = "MARKET_CLOSED"  # a trading-state change asked of a Closed market
+    ORDER_TYPE_NOT_ALLOWED = "ORDER_TYPE_NOT_ALLOWED"  # not in the market's orderTypes
+    # A stop whose stop price the last trade price has already reached: it would trigger at once.
+    STOP_WOULD_TRIGGER = "STOP_WOULD_TRIGGER"
+    NO_LAST_PRICE = "NO_LAST_PRICE"  # a stop in a market that has never traded
 
 
 class OrderStatus(StrEnum):
-    NEW = "NEW"
+    NEW = "NEW"  # a stop order stays NEW while it waits for its stop price
+    TRIGGERED = "TRIGGERED"  # a stop order reached its stop price and executes (or rests)
     PARTIALLY_FILLED = "PARTIALLY_FILLED"
     FILLED = "FILLED"
     CANCELED = "CANCELED"
@@ -116,7 +174,12 @@ class OrderStatus(StrEnum):
 
     @property
     def is_open(self) -> bool:
-        return self is OrderStatus.NEW or self is OrderStatus.PARTIALLY_FILLED
+        return self in _OPEN_STATUSES
+
+
+_OPEN_STATUSES: Final = frozenset(
+    {OrderStatus.NEW, OrderStatus.TRIGGERED, OrderStatus.PARTIALLY_FILLED}
+)
 
 
 class ExpireReason(StrEnum):
@@ -155,6 +218,7 @@ class PlaceOrder(_Wire, frozen=True):
     # tick-lot): a buy spends, a sell receives, at most this much; `quantity` still caps its
     # lots. 0: none, the order is bounded by `quantity` alone.
     quote_budget: int = 0
+    stop_price: int = 0  # ticks; a stop order's trigger price, 0 for other types
 
 
 class CancelOrder(_Wire, frozen=True):
@@ -269,6 +333,19 @@ class AmendRejected(_Wire, frozen=True):
     ts: int
 
 
+class OrderTriggered(_Wire, frozen=True):
+    """A waiting stop order reached its stop price: it now executes as a limit or market
+    order (its trades and end follow)."""
+
+    order_id: int
+    account: int
+    side: Side
+    price: int  # ticks: its limit price, or its protection price for a stop-market order
+    quantity: int  # lots
+    stop_price: int  # ticks
+    ts: int  # of the command whose trades triggered it
+
+
 class TradingStateChanged(_Wire, frozen=True):
     previous: TradingState
     state: TradingState
@@ -301,6 +378,7 @@ Event = (
     | AllOrdersCancelled
     | OrderAmended
     | AmendRejected
+    | OrderTriggered
 )
 
 # ------------------------------------------------------------------------------ market data
@@ -342,6 +420,8 @@ class BookSnapshot(msgspec.Struct, frozen=True, gc=False):
     next_trade_id: int
     update_id: int
     orders: list[RestingOrder]  # bids best first, then asks best first; time order in a level
+    last_price: int = 0  # ticks of the last trade; 0: the market has not traded
+    stops: list[PlaceOrder] = []  # waiting stop orders, oldest first
 
 
 class PublicTrade(msgspec.Struct, frozen=True, array_like=True, gc=False):

@@ -4,6 +4,10 @@
 Prices are ticks, quantities lots; time and ids arrive with the command, so replaying the same
 commands always yields the same events and the same `state_hash()`.
 
+Stop orders wait off the book, in two sorted indexes (those that trigger when the price rises
+and those that trigger when it falls), until a trade price reaches their stop price; then they
+execute within the same command, in the order `cryptex.wire` defines.
+
 The book never does I/O, never reads a clock, never draws a random number and never checks a
 balance: the ledger has locked the funds of every order before it gets here.
 """
@@ -37,6 +41,7 @@ from cryptex.wire import (
     OrderExpired,
     OrderFilled,
     OrderRejected,
+    OrderTriggered,
     OrderType,
     PlaceOrder,
     PriceLevel,
@@ -57,6 +62,8 @@ _BUY = Side.BUY
 _SELL = Side.SELL
 _EXPIRE_MAKER = SelfTradePrevention.EXPIRE_MAKER
 _EXPIRE_BOTH = SelfTradePrevention.EXPIRE_BOTH
+_LIMIT = OrderType.LIMIT
+_MARKET = OrderType.MARKET
 # A level's queue is compacted once cancelled entries outnumber live ones by this much.
 _COMPACT_SLACK = 16
 
@@ -105,6 +112,15 @@ class _Side:
         self.changed: set[int] = set()  # prices changed since the last depth diff
 
 
+class _Stop(msgspec.Struct, gc=False):
+    """A waiting stop order: its command as placed (its quantity lowered by amends) and its key
+    in the index it waits in."""
+
+    command: PlaceOrder
+    rises: bool  # it triggers when the price rises to its stop price
+    key: tuple[int, int, int]  # (stop price, or its negation when it falls; sequence; id)
+
+
 class OrderBook:
     def __init__(self, trading_state: TradingState = TradingState.ACTIVE) -> None:
         self.trading_state = trading_state
@@ -114,6 +130,13 @@ class OrderBook:
         self._asks = _Side()
         self._orders: dict[int, _Order] = {}
         self._diff_from = 1  # first update id not yet handed out in a depth diff
+        self._last_price = 0  # ticks of the last trade; 0 until the first
+        # Waiting stops by id, oldest first; and their keys, the next to trigger first: rising
+        # by stop price, falling by stop price negated, then by placing order.
+        self._stops: dict[int, _Stop] = {}
+        self._rising = SortedList()
+        self._falling = SortedList()
+        self._stop_sequence = 0
 
     # ------------------------------------------------------------------ commands
 
@@ -138,26 +161,40 @@ class OrderBook:
         reason = self._refusal(cmd)
         if reason is not None:
             return [OrderRejected(cmd.order_id, cmd.account, reason, cmd.ts)]
-        is_market = cmd.order_type is OrderType.MARKET
+        order_type = cmd.order_type
+        if order_type is not _LIMIT and order_type is not _MARKET:
+            self._wait(cmd)
+            return [
+                OrderAccepted(
+                    cmd.order_id, cmd.account, cmd.side, _limit_of(cmd), cmd.quantity, cmd.ts
+                )
+            ]
+        is_market = order_type is _MARKET
         limit = cmd.protection_price if is_market else cmd.price
+        if cmd.post_only and self._crosses(cmd.side is _BUY, limit):
+            return [
+                OrderRejected(cmd.order_id, cmd.account, RejectReason.POST_ONLY_WOULD_TAKE, cmd.ts)
+            ]
+        events: list[Event] = [
+            OrderAccepted(cmd.order_id, cmd.account, cmd.side, limit, cmd.quantity, cmd.ts)
+        ]
+        next_trade_id = self._next_trade_id
+        self._execute(cmd, is_market, limit, events)
+        if self._next_trade_id != next_trade_id:
+            self._traded(events, 1, cmd.ts)
+        return events
+
+    def _execute(self, cmd: PlaceOrder, is_market: bool, limit: int, events: list[Event]) -> None:
+        """Match an accepted order, then rest or end what is left of it."""
         is_buy = cmd.side is _BUY
         tif = cmd.time_in_force
         if is_market and tif is TimeInForce.GTC:
             tif = TimeInForce.IOC
-        if cmd.post_only and self._crosses(is_buy, limit):
-            return [
-                OrderRejected(cmd.order_id, cmd.account, RejectReason.POST_ONLY_WOULD_TAKE, cmd.ts)
-            ]
-
-        events: list[Event] = [
-            OrderAccepted(cmd.order_id, cmd.account, cmd.side, limit, cmd.quantity, cmd.ts)
-        ]
         if tif is TimeInForce.FOK and not self._fillable(cmd, is_buy, limit):
             events.append(
                 OrderExpired(cmd.order_id, cmd.account, cmd.quantity, ExpireReason.FOK, cmd.ts)
             )
-            return events
-
+            return
         remaining, stopped_by_self_trade = self._match(cmd, is_buy, limit, events)
         if remaining == 0:
             events.append(OrderFilled(cmd.order_id, cmd.account, cmd.ts))
@@ -170,28 +207,108 @@ class OrderBook:
         else:
             expiry = ExpireReason.FOK if tif is TimeInForce.FOK else ExpireReason.IOC
             events.append(OrderExpired(cmd.order_id, cmd.account, remaining, expiry, cmd.ts))
-        return events
 
     def _refusal(self, cmd: PlaceOrder) -> RejectReason | None:
         if not self.trading_state.accepts_orders:
             return RejectReason.MARKET_NOT_OPEN
         if cmd.quantity <= 0:
             return RejectReason.INVALID_ORDER
-        if cmd.order_type is OrderType.MARKET:
-            if cmd.protection_price <= 0 or cmd.post_only:
+        order_type = cmd.order_type
+        if order_type is _MARKET:
+            if cmd.protection_price <= 0 or cmd.post_only or cmd.stop_price:
                 return RejectReason.INVALID_ORDER
             # Fill-or-kill is judged in lots; a budget would make it a second, quote-side test.
             if cmd.quote_budget and (cmd.quote_budget < 0 or cmd.time_in_force is TimeInForce.FOK):
                 return RejectReason.INVALID_ORDER
-        elif (
-            cmd.price <= 0
-            or cmd.quote_budget
-            or (cmd.post_only and cmd.time_in_force is not TimeInForce.GTC)
-        ):
+        elif order_type is _LIMIT:
+            if (
+                cmd.price <= 0
+                or cmd.quote_budget
+                or cmd.stop_price
+                or (cmd.post_only and cmd.time_in_force is not TimeInForce.GTC)
+            ):
+                return RejectReason.INVALID_ORDER
+        elif cmd.stop_price <= 0 or cmd.post_only or cmd.quote_budget or _limit_of(cmd) <= 0:
             return RejectReason.INVALID_ORDER
-        if cmd.order_id in self._orders:
+        if cmd.order_id in self._orders or cmd.order_id in self._stops:
             return RejectReason.DUPLICATE_ORDER_ID
+        if order_type is not _LIMIT and order_type is not _MARKET:
+            last = self._last_price
+            if not last:
+                return RejectReason.NO_LAST_PRICE
+            stop = cmd.stop_price
+            if (stop <= last) if order_type.triggers_on_rise(cmd.side) else (stop >= last):
+                return RejectReason.STOP_WOULD_TRIGGER
         return None
+
+    # ------------------------------------------------------------------ stops
+
+    def _wait(self, cmd: PlaceOrder) -> None:
+        """Put a stop order in its index until a trade price reaches its stop price."""
+        self._stop_sequence += 1
+        rises = cmd.order_type.triggers_on_rise(cmd.side)
+        key = (cmd.stop_price if rises else -cmd.stop_price, self._stop_sequence, cmd.order_id)
+        (self._rising if rises else self._falling).add(key)
+        self._stops[cmd.order_id] = _Stop(cmd, rises, key)
+
+    def _unwait(self, stop: _Stop) -> None:
+        del self._stops[stop.command.order_id]
+        (self._rising if stop.rises else self._falling).remove(stop.key)
+
+    def _traded(self, events: list[Event], start: int, ts: int) -> None:
+        """After trades (in `events` from `start`): the last price follows them, and every
+        stop their price path crossed executes, in crossing order; trades of those can trigger
+        more, which execute after them."""
+        if not self._stops:
+            for event in reversed(events):
+                if type(event) is TradeExecuted:
+                    self._last_price = event.price
+                    return
+        triggered = deque(self._crossed(events, start))
+        while triggered:
+            cmd = triggered.popleft()
+            is_market = cmd.order_type.executes_as_market
+            limit = _limit_of(cmd)
+            events.append(
+                OrderTriggered(
+                    cmd.order_id, cmd.account, cmd.side, limit, cmd.quantity, cmd.stop_price, ts
+                )
+            )
+            start = len(events)
+            order = msgspec.structs.replace(
+                cmd, order_type=cmd.order_type.triggered_type, stop_price=0, ts=ts
+            )
+            next_trade_id = self._next_trade_id
+            self._execute(order, is_market, limit, events)
+            if self._next_trade_id != next_trade_id:
+                triggered.extend(self._crossed(events, start))
+
+    def _crossed(self, events: list[Event], start: int) -> list[PlaceOrder]:
+        """The stops crossed by the path the price took through the trades from `start` (one
+        taker's: from the last price to its first trade, then monotonically to its last),
+        taken out of their indexes in the order they were crossed; the last price moves on."""
+        first = last = 0
+        for index in range(start, len(events)):
+            event = events[index]
+            if type(event) is TradeExecuted:
+                last = event.price
+                if not first:
+                    first = last
+        crossed: list[PlaceOrder] = []
+        previous = self._last_price
+        for point in (first, last):
+            if point > previous:
+                keys, bound = self._rising, point
+            elif point < previous:
+                keys, bound = self._falling, -point
+            else:
+                continue
+            while keys and keys[0][0] <= bound:
+                stop = self._stops.pop(keys.pop(0)[2])
+                crossed.append(stop.command)
+            previous = point
+        self._last_price = last
+        return crossed
 
     def _crosses(self, is_buy: bool, limit: int) -> bool:
         if is_buy:
@@ -330,6 +447,8 @@ class OrderBook:
 
     def _cancel(self, cmd: CancelOrder) -> list[Event]:
         order = self._orders.get(cmd.order_id)
+        if order is None and cmd.order_id in self._stops:
+            return self._cancel_stop(cmd)
         if not self.trading_state.accepts_cancels:
             reason = RejectReason.MARKET_NOT_OPEN
         elif order is None:
@@ -341,8 +460,21 @@ class OrderBook:
             return [OrderCancelled(cmd.order_id, cmd.account, remaining, cmd.ts)]
         return [CancelRejected(cmd.order_id, cmd.account, reason, cmd.ts)]
 
+    def _cancel_stop(self, cmd: CancelOrder) -> list[Event]:
+        stop = self._stops[cmd.order_id]
+        if not self.trading_state.accepts_cancels:
+            reason = RejectReason.MARKET_NOT_OPEN
+        elif stop.command.account != cmd.account:
+            reason = RejectReason.NOT_ORDER_OWNER
+        else:
+            self._unwait(stop)
+            return [OrderCancelled(cmd.order_id, cmd.account, stop.command.quantity, cmd.ts)]
+        return [CancelRejected(cmd.order_id, cmd.account, reason, cmd.ts)]
+
     def _amend(self, cmd: AmendOrder) -> list[Event]:
         order = self._orders.get(cmd.order_id)
+        if order is None and cmd.order_id in self._stops:
+            return self._amend_stop(cmd)
         if not self.trading_state.accepts_cancels:  # a partial cancel, allowed as cancels are
             reason = RejectReason.MARKET_NOT_OPEN
         elif order is None:
@@ -363,6 +495,27 @@ class OrderBook:
                 OrderAmended(
                     order.order_id, order.account, order.side, order.price, cmd.quantity,
                     released, cmd.ts,
+                )
+            ]  # fmt: skip
+        return [AmendRejected(cmd.order_id, cmd.account, reason, cmd.ts)]
+
+    def _amend_stop(self, cmd: AmendOrder) -> list[Event]:
+        """A waiting stop has executed nothing: any quantity from 1 lot to below its own."""
+        stop = self._stops[cmd.order_id]
+        placed = stop.command
+        if not self.trading_state.accepts_cancels:
+            reason = RejectReason.MARKET_NOT_OPEN
+        elif placed.account != cmd.account:
+            reason = RejectReason.NOT_ORDER_OWNER
+        elif not 0 < cmd.quantity < placed.quantity:
+            reason = RejectReason.INVALID_ORDER
+        else:
+            # In place: the stop keeps its key, so its turn among stops crossed together.
+            stop.command = msgspec.structs.replace(placed, quantity=cmd.quantity)
+            return [
+                OrderAmended(
+                    placed.order_id, placed.account, placed.side, _limit_of(placed),
+                    cmd.quantity, placed.quantity - cmd.quantity, cmd.ts,
                 )
             ]  # fmt: skip
         return [AmendRejected(cmd.order_id, cmd.account, reason, cmd.ts)]
@@ -395,10 +548,15 @@ class OrderBook:
 
     def _cancel_all(self, cmd: CancelAllOrders) -> list[Event]:
         events: list[Event] = []
-        for order_id in sorted(self._orders):
-            order = self._orders[order_id]
-            remaining = self._remove(order)
-            events.append(OrderCancelled(order_id, order.account, remaining, cmd.ts))
+        for order_id in sorted([*self._orders, *self._stops]):
+            order = self._orders.get(order_id)
+            if order is None:
+                stop = self._stops[order_id]
+                self._unwait(stop)
+                account, remaining = stop.command.account, stop.command.quantity
+            else:
+                account, remaining = order.account, self._remove(order)
+            events.append(OrderCancelled(order_id, account, remaining, cmd.ts))
         events.append(AllOrdersCancelled(len(events), cmd.ts, cmd.request_id))
         return events
 
@@ -472,6 +630,8 @@ class OrderBook:
                 RestingOrder(o.order_id, o.account, o.side, o.price, o.remaining, o.quantity)
                 for o in self._iter_orders()
             ],
+            last_price=self._last_price,
+            stops=[stop.command for stop in self._stops.values()],
         )
 
     @classmethod
@@ -488,6 +648,9 @@ class OrderBook:
                     resting.quantity or resting.remaining,
                 )
             )
+        for stop in snapshot.stops:
+            book._wait(stop)
+        book._last_price = snapshot.last_price
         book._next_trade_id = snapshot.next_trade_id
         book.update_id = snapshot.update_id
         book._diff_from = snapshot.update_id + 1
@@ -537,3 +700,27 @@ class OrderBook:
                     seen.add(order.order_id)
         if len(seen) != len(self._orders):
             raise BookInvariantError("the order index holds orders that rest nowhere")
+        self._check_stops()
+
+    def _check_stops(self) -> None:
+        last = self._last_price
+        if self._stops and not last:
+            raise BookInvariantError("stops wait in a market that has never traded")
+        if len(self._rising) + len(self._falling) != len(self._stops):
+            raise BookInvariantError("the stop indexes and the waiting stops differ in number")
+        for order_id, stop in self._stops.items():
+            cmd = stop.command
+            if order_id in self._orders:
+                raise BookInvariantError(f"stop {order_id} both waits and rests")
+            if stop.rises is not cmd.order_type.triggers_on_rise(cmd.side):
+                raise BookInvariantError(f"stop {order_id} waits for the wrong direction")
+            if stop.key not in (self._rising if stop.rises else self._falling):
+                raise BookInvariantError(f"stop {order_id} is missing from its index")
+            if (cmd.stop_price <= last) if stop.rises else (cmd.stop_price >= last):
+                raise BookInvariantError(f"stop {order_id} was crossed but still waits")
+
+
+def _limit_of(cmd: PlaceOrder) -> int:
+    """The worst price an order may trade at: its protection price if it executes as a market
+    order, else its price (ticks)."""
+    return cmd.protection_price if cmd.order_type.executes_as_market else cmd.price

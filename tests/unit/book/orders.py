@@ -49,5 +49,10 @@ def resting(book: OrderBook) -> list[tuple[int, int, Side, int, int]]:
     return [_row(order) for order in book.snapshot().orders]
 
 
+def waiting(book: OrderBook) -> list[tuple[int, int]]:
+    """The waiting stop orders as (order_id, quantity), oldest first."""
+    return [(stop.order_id, stop.quantity) for stop in book.snapshot().stops]
+
+
 def _row(order: RestingOrder) -> tuple[int, int, Side, int, int]:
     return (order.order_id, order.account, order.side, order.price, order.remaining)

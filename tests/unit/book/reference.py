@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from msgspec.structs import replace
+
 from cryptex.wire import (
     AllOrdersCancelled,
     AmendOrder,
@@ -22,6 +24,7 @@ from cryptex.wire import (
     OrderExpired,
     OrderFilled,
     OrderRejected,
+    OrderTriggered,
     OrderType,
     PlaceOrder,
     PriceLevel,
@@ -49,13 +52,35 @@ class Order:
     quantity: int
 
 
+@dataclass
+class Stop:
+    seq: int
+    command: PlaceOrder
+
+    @property
+    def rises(self) -> bool:
+        stop_loss = self.command.order_type in (OrderType.STOP_LOSS, OrderType.STOP_LOSS_LIMIT)
+        return stop_loss == (self.command.side is Side.BUY)
+
+    @property
+    def limit(self) -> int:
+        market = self.command.order_type in (OrderType.STOP_LOSS, OrderType.TAKE_PROFIT)
+        return self.command.protection_price if market else self.command.price
+
+
+LIMIT_STOPS = (OrderType.STOP_LOSS_LIMIT, OrderType.TAKE_PROFIT_LIMIT)
+MARKET_STOPS = (OrderType.STOP_LOSS, OrderType.TAKE_PROFIT)
+
+
 class ReferenceBook:
     def __init__(self) -> None:
         self.state = TradingState.ACTIVE
         self.orders: list[Order] = []
+        self.stops: list[Stop] = []
         self.seq = 0
         self.next_trade_id = 1
         self.update_id = 0
+        self.last_price = 0
 
     def apply(self, command: Command) -> list[Event]:
         if isinstance(command, PlaceOrder):
@@ -71,12 +96,16 @@ class ReferenceBook:
             return [TradingStateChanged(previous, command.state, command.ts, command.request_id)]
         assert isinstance(command, CancelAllOrders)
         events: list[Event] = []
-        for order in sorted(self.orders, key=lambda o: o.order_id):
-            self.orders.remove(order)
-            self.update_id += 1
-            events.append(
-                OrderCancelled(order.order_id, order.account, order.remaining, command.ts)
-            )
+        everything = [(o.order_id, o.account, o.remaining, o) for o in self.orders] + [
+            (s.command.order_id, s.command.account, s.command.quantity, s) for s in self.stops
+        ]
+        for order_id, account, remaining, found in sorted(everything, key=lambda t: t[0]):
+            if isinstance(found, Stop):
+                self.stops.remove(found)
+            else:
+                self.orders.remove(found)
+                self.update_id += 1
+            events.append(OrderCancelled(order_id, account, remaining, command.ts))
         events.append(AllOrdersCancelled(len(events), command.ts, command.request_id))
         return events
 
@@ -97,40 +126,107 @@ class ReferenceBook:
 
     def place(self, c: PlaceOrder) -> list[Event]:
         is_market = c.order_type is OrderType.MARKET
+        is_stop = c.order_type in LIMIT_STOPS + MARKET_STOPS
         invalid = (
             c.quantity <= 0
             or (is_market and (c.protection_price <= 0 or c.post_only))
             or (is_market and c.quote_budget < 0)
             or (is_market and c.quote_budget > 0 and c.time_in_force == "FOK")
-            or (not is_market and (c.price <= 0 or (c.post_only and c.time_in_force != "GTC")))
+            or (c.order_type is OrderType.LIMIT and (
+                c.price <= 0 or (c.post_only and c.time_in_force != "GTC")))
             or (not is_market and c.quote_budget != 0)
-        )
+            or (not is_stop and c.stop_price != 0)
+            or (is_stop and (c.stop_price <= 0 or c.post_only))
+            or (c.order_type in LIMIT_STOPS and c.price <= 0)
+            or (c.order_type in MARKET_STOPS and c.protection_price <= 0)
+        )  # fmt: skip
         if self.state is not TradingState.ACTIVE:
             reason = RejectReason.MARKET_NOT_OPEN
         elif invalid:
             reason = RejectReason.INVALID_ORDER
-        elif any(o.order_id == c.order_id for o in self.orders):
+        elif any(o.order_id == c.order_id for o in self.orders) or any(
+            s.command.order_id == c.order_id for s in self.stops
+        ):
             reason = RejectReason.DUPLICATE_ORDER_ID
+        elif is_stop:
+            stop = Stop(0, c)
+            if self.last_price == 0:
+                reason = RejectReason.NO_LAST_PRICE
+            elif (
+                (c.stop_price <= self.last_price)
+                if stop.rises
+                else (c.stop_price >= self.last_price)
+            ):
+                reason = RejectReason.STOP_WOULD_TRIGGER
+            else:
+                self.seq += 1
+                stop.seq = self.seq
+                self.stops.append(stop)
+                return [OrderAccepted(c.order_id, c.account, c.side, stop.limit, c.quantity, c.ts)]
         else:
             limit = c.protection_price if is_market else c.price
             if c.post_only and self.makers(c.side, limit):
                 reason = RejectReason.POST_ONLY_WOULD_TAKE
             else:
-                return self.execute(c, limit, is_market)
+                events: list[Event] = [
+                    OrderAccepted(c.order_id, c.account, c.side, limit, c.quantity, c.ts)
+                ]
+                self.execute(c, limit, is_market, events)
+                return events
         return [OrderRejected(c.order_id, c.account, reason, c.ts)]
 
-    def execute(self, c: PlaceOrder, limit: int, is_market: bool) -> list[Event]:
+    def execute(self, c: PlaceOrder, limit: int, is_market: bool, events: list[Event]) -> None:
+        """Match, rest or end the order; then run every stop its trades crossed."""
+        start = len(events)
+        self.match(c, limit, is_market, events)
+        queue = self.crossed(events[start:])
+        while queue:
+            stop = queue.pop(0)
+            cmd = stop.command
+            events.append(
+                OrderTriggered(cmd.order_id, cmd.account, cmd.side, stop.limit, cmd.quantity,
+                               cmd.stop_price, c.ts)
+            )  # fmt: skip
+            as_market = cmd.order_type in MARKET_STOPS
+            order = PlaceOrder(
+                cmd.order_id, cmd.account, cmd.side, cmd.price, cmd.quantity, c.ts,
+                order_type=OrderType.MARKET if as_market else OrderType.LIMIT,
+                time_in_force=cmd.time_in_force,
+                self_trade_prevention=cmd.self_trade_prevention,
+                protection_price=cmd.protection_price,
+            )  # fmt: skip
+            start = len(events)
+            self.match(order, stop.limit, as_market, events)
+            queue += self.crossed(events[start:])
+
+    def crossed(self, events: list[Event]) -> list[Stop]:
+        """Stops that the price path through these trades crossed, in crossing order."""
+        prices = [e.price for e in events if isinstance(e, TradeExecuted)]
+        if not prices:
+            return []
+        found: list[Stop] = []
+        previous = self.last_price
+        for point in (prices[0], prices[-1]):
+            if point > previous:
+                leg = [s for s in self.stops if s.rises and s.command.stop_price <= point]
+                leg.sort(key=lambda s: (s.command.stop_price, s.seq))
+            else:
+                leg = [s for s in self.stops if not s.rises and s.command.stop_price >= point]
+                leg.sort(key=lambda s: (-s.command.stop_price, s.seq))
+            for stop in leg:
+                self.stops.remove(stop)
+            found += leg
+            previous = point
+        self.last_price = prices[-1]
+        return found
+
+    def match(self, c: PlaceOrder, limit: int, is_market: bool, events: list[Event]) -> None:
         tif = c.time_in_force
         if is_market and tif is TimeInForce.GTC:
             tif = TimeInForce.IOC
-        events: list[Event] = [
-            OrderAccepted(c.order_id, c.account, c.side, limit, c.quantity, c.ts)
-        ]
         if tif is TimeInForce.FOK and not self.fillable(c, limit):
-            return [
-                *events,
-                OrderExpired(c.order_id, c.account, c.quantity, ExpireReason.FOK, c.ts),
-            ]
+            events.append(OrderExpired(c.order_id, c.account, c.quantity, ExpireReason.FOK, c.ts))
+            return
 
         opposite = Side.SELL if c.side is Side.BUY else Side.BUY
         before = self.totals(opposite)
@@ -186,7 +282,6 @@ class ReferenceBook:
         else:
             reason = ExpireReason.FOK if tif is TimeInForce.FOK else ExpireReason.IOC
             events.append(OrderExpired(c.order_id, c.account, remaining, reason, c.ts))
-        return events
 
     def fillable(self, c: PlaceOrder, limit: int) -> bool:
         available = 0
@@ -200,8 +295,14 @@ class ReferenceBook:
 
     def cancel(self, c: CancelOrder) -> list[Event]:
         found = [o for o in self.orders if o.order_id == c.order_id]
+        stops = [s for s in self.stops if s.command.order_id == c.order_id]
         if self.state not in (TradingState.PRE_OPEN, TradingState.ACTIVE, TradingState.CANCEL_ONLY):
             reason = RejectReason.MARKET_NOT_OPEN
+        elif stops and stops[0].command.account != c.account:
+            reason = RejectReason.NOT_ORDER_OWNER
+        elif stops:
+            self.stops.remove(stops[0])
+            return [OrderCancelled(c.order_id, c.account, stops[0].command.quantity, c.ts)]
         elif not found:
             reason = RejectReason.UNKNOWN_ORDER
         elif found[0].account != c.account:
@@ -214,8 +315,21 @@ class ReferenceBook:
 
     def amend(self, c: AmendOrder) -> list[Event]:
         found = [o for o in self.orders if o.order_id == c.order_id]
+        stops = [s for s in self.stops if s.command.order_id == c.order_id]
         if self.state not in (TradingState.PRE_OPEN, TradingState.ACTIVE, TradingState.CANCEL_ONLY):
             reason = RejectReason.MARKET_NOT_OPEN
+        elif stops and stops[0].command.account != c.account:
+            reason = RejectReason.NOT_ORDER_OWNER
+        elif stops and not 0 < c.quantity < stops[0].command.quantity:
+            reason = RejectReason.INVALID_ORDER
+        elif stops:
+            stop = stops[0]
+            released = stop.command.quantity - c.quantity
+            stop.command = replace(stop.command, quantity=c.quantity)
+            return [
+                OrderAmended(c.order_id, c.account, stop.command.side, stop.limit, c.quantity,
+                             released, c.ts)
+            ]  # fmt: skip
         elif not found:
             reason = RejectReason.UNKNOWN_ORDER
         elif found[0].account != c.account:
@@ -245,3 +359,9 @@ class ReferenceBook:
             (o for o in self.orders if o.side is Side.SELL), key=lambda o: (o.price, o.seq)
         )
         return [(o.order_id, o.account, o.side, o.price, o.remaining) for o in bids + asks]
+
+    def waiting(self) -> list[tuple[int, int]]:
+        return [
+            (s.command.order_id, s.command.quantity)
+            for s in sorted(self.stops, key=lambda s: s.seq)
+        ]

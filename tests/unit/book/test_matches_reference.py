@@ -32,7 +32,7 @@ from cryptex.wire import (
     encode,
 )
 from cryptex_engine.book import OrderBook
-from tests.unit.book.orders import resting
+from tests.unit.book.orders import resting, waiting
 from tests.unit.book.reference import ReferenceBook
 
 TS = 0  # replaced by each command's position in the sequence
@@ -56,8 +56,9 @@ def _place(
     stp: SelfTradePrevention,
     post_only: bool,
     quote_budget: int,
+    stop_price: int,
 ) -> PlaceOrder:
-    is_market = kind is OrderType.MARKET
+    is_market = kind.executes_as_market
     return PlaceOrder(
         0,
         account,
@@ -68,9 +69,12 @@ def _place(
         order_type=kind,
         time_in_force=tif,
         self_trade_prevention=stp,
-        post_only=post_only,
+        # Post-only and budgets are refused on stops by both books: rarely asked there.
+        post_only=post_only and (not kind.is_stop or qty == 1),
         protection_price=price if is_market else 0,
-        quote_budget=quote_budget,
+        quote_budget=quote_budget if not kind.is_stop or qty == 2 else 0,
+        # A stop price on another type is refused by both books: asked for now and then.
+        stop_price=stop_price if kind.is_stop or qty == 3 else 0,
     )
 
 
@@ -81,12 +85,24 @@ place = st.builds(
     prices,
     st.integers(0, 12),
     st.integers(1, 4),
-    st.sampled_from(OrderType),
+    # Limit and market orders make the trades; stops wait for them (stop-market and stop-limit
+    # variants of both kinds, on both sides).
+    st.sampled_from(
+        [OrderType.LIMIT] * 5
+        + [OrderType.MARKET] * 2
+        + [
+            OrderType.STOP_LOSS,
+            OrderType.STOP_LOSS_LIMIT,
+            OrderType.TAKE_PROFIT,
+            OrderType.TAKE_PROFIT_LIMIT,
+        ]
+    ),
     st.sampled_from(TimeInForce),
     st.sampled_from(SelfTradePrevention),
     st.booleans(),
     # Mostly none; a budget on a limit order or a fill-or-kill one is refused by both books.
     st.one_of(st.just(0), st.just(0), st.just(0), st.integers(-1, 1_200)),
+    st.integers(94, 106),
 )
 cancel = st.builds(CancelPick, st.integers(0, 200), st.integers(1, 4))
 
@@ -128,6 +144,11 @@ operation: st.SearchStrategy[Operation] = st.integers(0, 199).flatmap(
     )
 )
 operations = st.lists(operation, min_size=20, max_size=200)  # fmt: skip
+# Continuous trading only, so that prices move and stops trigger, in cascades too.
+trading_operation: st.SearchStrategy[Operation] = st.integers(0, 99).flatmap(
+    lambda draw: place if draw < 85 else amend if draw < 90 else cancel
+)
+trading = st.lists(trading_operation, min_size=20, max_size=200)
 
 
 def to_commands(ops: list[Operation]) -> list[Command]:
@@ -157,15 +178,33 @@ def to_commands(ops: list[Operation]) -> list[Command]:
     return commands
 
 
+# A trade at 100 between two accounts the sequences never use: stops can wait from the start.
+TRADED = [
+    PlaceOrder(10_001, 8, Side.SELL, 100, 1, TS),
+    PlaceOrder(10_002, 9, Side.BUY, 100, 1, TS),
+]
+
+
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(operations)
-def test_fast_book_agrees_with_the_reference(ops: list[Operation]) -> None:
+@given(operations, st.booleans())
+def test_fast_book_agrees_with_the_reference(ops: list[Operation], traded: bool) -> None:
+    assert_books_agree((TRADED if traded else []) + to_commands(ops))
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(trading)
+def test_stops_trigger_alike_on_both_books(ops: list[Operation]) -> None:
+    assert_books_agree(TRADED + to_commands(ops))
+
+
+def assert_books_agree(commands: list[Command]) -> None:
     fast, naive = OrderBook(), ReferenceBook()
     all_events: list[Event] = []
-    for command in to_commands(ops):
+    for command in commands:
         events = fast.apply(command)
         assert events == naive.apply(command), command
         assert resting(fast) == naive.resting()
+        assert waiting(fast) == naive.waiting()
         assert fast.update_id == naive.update_id
         all_events += events
         fast.check_invariants()
@@ -180,7 +219,7 @@ def test_fast_book_agrees_with_the_reference(ops: list[Operation]) -> None:
 def test_restore_midway_then_continue_matches_an_uninterrupted_run(
     ops: list[Operation], cut: int
 ) -> None:
-    commands = to_commands(ops)
+    commands = TRADED + to_commands(ops)
     cut %= len(commands) + 1
     uninterrupted = OrderBook()
     expected = [uninterrupted.apply(command) for command in commands]
@@ -210,6 +249,9 @@ def assert_every_lot_accounted_for(events: list[Event], book: OrderBook) -> None
             settled[event.order_id] += event.remaining
         elif isinstance(event, OrderAmended):
             settled[event.order_id] += event.released
-    for order in book.snapshot().orders:
+    snapshot = book.snapshot()
+    for order in snapshot.orders:
         settled[order.order_id] += order.remaining
+    for stop in snapshot.stops:
+        settled[stop.order_id] += stop.quantity
     assert settled == accepted
