@@ -31,7 +31,7 @@ from cryptex.money import (
     to_steps,
     to_units,
 )
-from cryptex.wire import TradingState
+from cryptex.wire import OrderType, TradingState
 
 API_VERSION: Final = "cryptex.io/v1alpha1"
 KIND: Final = "Market"
@@ -41,6 +41,9 @@ MAX_FEE_BPS: Final = 1_000  # 10 %: anything above is a typo in a manifest
 # and its snapshots.
 DEFAULT_MAX_OPEN_ORDERS: Final = 200
 MAX_MAX_OPEN_ORDERS: Final = 100_000
+
+# Order types a market takes unless its spec lists fewer (`orderTypes`).
+ALL_ORDER_TYPES: Final = tuple(OrderType)
 
 _ASSET_SYMBOL = re.compile(r"[A-Z][A-Z0-9]{1,9}")
 _SYMBOL_INPUT = re.compile(r"([A-Za-z][A-Za-z0-9]{1,9})[_/\-]([A-Za-z][A-Za-z0-9]{1,9})")
@@ -101,6 +104,7 @@ class MarketSpec:
     taker_fee_bps: int
     trading_state: TradingState = TradingState.ACTIVE
     max_open_orders: int = DEFAULT_MAX_OPEN_ORDERS  # per account, in this market
+    order_types: tuple[OrderType, ...] = ALL_ORDER_TYPES  # those it takes, in OrderType order
     symbol: str = field(init=False)
     # The exact sizes every integer of the engine stands for, in asset units.
     base_units_per_lot: int = field(init=False)
@@ -143,6 +147,11 @@ class MarketSpec:
             raise MarketError(
                 f"{self.symbol}: maxOpenOrders {limit!r} must be 1..{MAX_MAX_OPEN_ORDERS}"
             )
+        if not self.order_types:
+            raise MarketError(f"{self.symbol}: orderTypes must list at least one order type")
+
+    def allows(self, order_type: OrderType) -> bool:
+        return order_type in self.order_types
 
     # ---------------------------------------------------------------- edges: strings <-> ints
 
@@ -268,6 +277,7 @@ class MarketSpec:
                 taker_fee_bps=_required(spec, "takerFeeBps"),
                 trading_state=state,
                 max_open_orders=spec.get("maxOpenOrders", DEFAULT_MAX_OPEN_ORDERS),
+                order_types=_order_types(spec.get("orderTypes")),
             )
         except MoneyError as error:
             raise MarketError(str(error)) from None
@@ -291,6 +301,19 @@ def _required(spec: Mapping[str, Any], key: str) -> Any:
     if key not in spec:
         raise MarketError(f"spec.{key} is required")
     return spec[key]
+
+
+def _order_types(names: object) -> tuple[OrderType, ...]:
+    """`spec.orderTypes` (absent: every type), in OrderType order, refusing unknown names."""
+    if names is None:
+        return ALL_ORDER_TYPES
+    if not isinstance(names, list) or not all(isinstance(name, str) for name in names):
+        raise MarketError("spec.orderTypes must be a list of order type names")
+    unknown = sorted(set(names) - {t.value for t in OrderType})
+    if unknown:
+        allowed = ", ".join(t.value for t in OrderType)
+        raise MarketError(f"spec.orderTypes: {', '.join(unknown)} not one of {allowed}")
+    return tuple(t for t in OrderType if t.value in names)
 
 
 def _asset(spec: Mapping[str, Any], key: str) -> AssetSpec:

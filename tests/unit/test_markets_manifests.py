@@ -17,7 +17,7 @@ from cryptex.markets import (
     load_manifests,
 )
 from cryptex.money import ExactDecimal
-from cryptex.wire import TradingState
+from cryptex.wire import OrderType, TradingState
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "crds" / "examples"
 
@@ -418,3 +418,27 @@ def test_load_manifests_refuses_an_asset_with_different_decimals(
     with pytest.raises(MarketError) as excinfo:
         load_manifests(tmp_path)
     assert str(excinfo.value) == message
+
+
+def test_a_market_takes_every_order_type_unless_its_spec_lists_them() -> None:
+    assert MarketSpec.from_manifest(SOL_USDC).order_types == tuple(OrderType)
+    manifest = copy.deepcopy(SOL_USDC)
+    manifest["spec"]["orderTypes"] = ["STOP_LOSS_LIMIT", "LIMIT"]
+    market = MarketSpec.from_manifest(manifest)
+    assert market.order_types == (OrderType.LIMIT, OrderType.STOP_LOSS_LIMIT)
+    assert not market.allows(OrderType.STOP_LOSS)
+
+
+@pytest.mark.parametrize(
+    ("order_types", "message"),
+    [
+        (["LIMIT", "ICEBERG"], "spec.orderTypes: ICEBERG not one of LIMIT, MARKET"),
+        ("LIMIT", "spec.orderTypes must be a list"),
+        ([], "orderTypes must list at least one order type"),
+    ],
+)
+def test_bad_order_types_are_refused(order_types: object, message: str) -> None:
+    manifest = copy.deepcopy(SOL_USDC)
+    manifest["spec"]["orderTypes"] = order_types
+    with pytest.raises(MarketError, match=message):
+        MarketSpec.from_manifest(manifest)

@@ -10,7 +10,10 @@ Money per trade of q lots at p ticks, fees in the quote asset:
     seller: base locked   -= base units;             quote available += notional - seller fee
     fee account: quote available += both fees
 and when an order is done (filled, cancelled, expired, rejected) what it still locks returns
-to its owner's available balance.
+to its owner's available balance. A stop order locks when it is placed, like any other (a
+stop-market buy at its protection price); being triggered moves nothing, it only changes its
+status to TRIGGERED. A batch's replies count only the trades of the order each one is about:
+those of orders that a place triggered are theirs.
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ from cryptex.wire import (
     OrderRejected,
     OrderReply,
     OrderStatus,
+    OrderTriggered,
     OrderUpdate,
     PlaceOrder,
     PublicTrade,
@@ -88,14 +92,16 @@ class Settlement:
         )
         # The outcome for whoever sent the command, followed event by event.
         status, executed, reason = OrderStatus.NEW, 0, ""
+        answered_id = answered.order_id if answered is not None else -1
         fills: list[Fill] = []
         # `type(event) is`, which mypy narrows, and not `match`: its class patterns are isinstance
         # checks, which cost ~200 ns more per event.
         for event in events:
             if type(event) is TradeExecuted:
                 self._trade(event, batch, outcome)
-                fills.append(Fill(event.price, event.quantity, event.trade_id))
-                status, executed = OrderStatus.PARTIALLY_FILLED, executed + event.quantity
+                if event.taker_order_id == answered_id or event.maker_order_id == answered_id:
+                    fills.append(Fill(event.price, event.quantity, event.trade_id))
+                    status, executed = OrderStatus.PARTIALLY_FILLED, executed + event.quantity
             elif type(event) is OrderAccepted:
                 assert place is not None
                 funds[place.order_id] = OrderFunds(
@@ -132,6 +138,9 @@ class Settlement:
             elif type(event) is OrderAmended:
                 order = self._amend(event, batch, outcome)
                 status, executed = _open_status(order), order.executed
+            elif type(event) is OrderTriggered:
+                order = self.funds[event.order_id]
+                self._record(order, OrderStatus.TRIGGERED, "", event.ts, batch, outcome)
         if answered is not None and answered.reply_to:
             reply = OrderReply(answered.order_id, status, executed, fills, reason)
             outcome.replies.setdefault(answered.reply_to, []).append(reply)

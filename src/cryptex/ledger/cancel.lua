@@ -7,7 +7,9 @@ local QUEUED, REFUSED = 1, -1
 local record = redis.call('HMGET', order_record, 'account', 'status')
 if not record[1] then return {REFUSED, 'UNKNOWN_ORDER'} end
 if record[1] ~= account then return {REFUSED, 'NOT_ORDER_OWNER'} end
-if record[2] ~= 'NEW' and record[2] ~= 'PARTIALLY_FILLED' then
+-- Open: waiting or resting (a stop stays NEW while it waits, then is TRIGGERED).
+local status = record[2]
+if status ~= 'NEW' and status ~= 'TRIGGERED' and status ~= 'PARTIALLY_FILLED' then
   return {REFUSED, 'ORDER_NOT_OPEN'}
 end
 return {QUEUED, redis.call('XADD', commands, '*', command_field, command)}

@@ -70,13 +70,14 @@ def order_terms(market: MarketSpec, command: PlaceOrder) -> str:
     # Terms of an order without a budget read as before budgets existed: a retry across an
     # upgrade is still a retry.
     budget = (command.quote_budget,) if command.quote_budget else ()
+    stop = (f"stop={command.stop_price}",) if command.stop_price else ()
     quantity = 0 if command.quote_budget else command.quantity
     return "|".join(
         str(part)
         for part in (
             market.symbol, command.side.value, command.order_type.value,
             command.time_in_force.value, command.price, quantity, command.post_only,
-            command.self_trade_prevention.value, *budget,
+            command.self_trade_prevention.value, *budget, *stop,
         )
     )  # fmt: skip
 

@@ -35,6 +35,7 @@ class OrderRecord(msgspec.Struct, kw_only=True):
     updated: int  # epoch ms
     reason: str = ""  # why it was rejected or expired
     quote_quantity: int = 0  # quote units a market order's quoteOrderQty asked for; 0: none
+    stop_price: int = 0  # ticks; a stop order's trigger price, 0: not a stop order
 
     def to_fields(self) -> list[str]:
         """Field/value pairs, all strings, as HSET takes them."""
@@ -62,7 +63,7 @@ def order_record_for(command: PlaceOrder, market: MarketSpec) -> OrderRecord:
         side=command.side,
         order_type=command.order_type.value,
         time_in_force=command.time_in_force.value,
-        price=command.protection_price or command.price,
+        price=command.protection_price or command.price,  # a stop-market's protection price
         quantity=command.quantity,
         lock_asset=lock_asset(market, command.side),
         locked=command.locked,
@@ -70,6 +71,7 @@ def order_record_for(command: PlaceOrder, market: MarketSpec) -> OrderRecord:
         created=command.ts,
         updated=command.ts,
         quote_quantity=command.quote_budget * market.quote_units_per_tick_lot,
+        stop_price=command.stop_price,
     )
 
 

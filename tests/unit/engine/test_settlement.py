@@ -13,6 +13,7 @@ from cryptex.wire import (
     Fill,
     OrderReply,
     OrderStatus,
+    OrderType,
     PlaceOrder,
     Side,
     TimeInForce,
@@ -106,3 +107,27 @@ def test_an_amend_releases_the_lock_of_the_lots_taken_off() -> None:
     assert settlement.funds[1].locked == SOL_USDC.buy_lock(10_000, 10)
     assert batch._records[1]["quantity"] == "40"
     assert outcome.replies["api-1"][-1] == OrderReply(1, OrderStatus.PARTIALLY_FILLED, 30)
+
+
+def test_a_triggered_stop_settles_with_the_lock_taken_when_it_was_placed() -> None:
+    stop_lock = SOL_USDC.buy_lock(16_000, 100)
+    batch, outcome, settlement = settle([
+        placed(SOL_USDC, 1, 2, Side.SELL, 15_000, 10),
+        placed(SOL_USDC, 2, 3, Side.BUY, 15_000, 10),  # the last price: 150
+        placed(SOL_USDC, 3, 2, Side.SELL, 15_100, 500),
+        placed(SOL_USDC, 4, 1, Side.BUY, 16_000, 100, order_type=OrderType.STOP_LOSS_LIMIT,
+               stop_price=15_100),
+        placed(SOL_USDC, 5, 3, Side.BUY, 15_100, 10),
+    ])  # fmt: skip
+    # Order 5 trades at 151 and triggers order 4, which buys its 100 lots at 151 as a taker.
+    assert 4 not in settlement.funds
+    statuses = [u.status for u in outcome.updates if u.order_id == 4]
+    assert statuses == [OrderStatus.TRIGGERED, OrderStatus.PARTIALLY_FILLED, OrderStatus.FILLED]
+    notional = SOL_USDC.notional(15_100, 100)
+    taker_fee = SOL_USDC.fee(notional, maker=False)
+    assert moves(batch)[(1, "USDC")] == stop_lock - notional - taker_fee  # the rest, released
+    assert moves(batch)[(1, "USDC:locked")] == -stop_lock
+    # The reply to order 5 counts its own trade only, not the one it triggered.
+    assert outcome.replies["api-1"][-1] == OrderReply(
+        5, OrderStatus.FILLED, 10, [Fill(15_100, 10, 2)]
+    )
