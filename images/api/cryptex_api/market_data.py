@@ -12,17 +12,16 @@ from fastapi import APIRouter, Depends, Query
 
 from cryptex import keys
 from cryptex.klines import INTERVALS_MS
-from cryptex.wire import PublicTrade, Ticker
+from cryptex.wire import PublicTrade
 from cryptex_api import translate
 from cryptex_api.context import ApiContext, context
 from cryptex_api.errors import Code, bad_request
 from cryptex_api.exact_json import ExactJsonRoute
 from cryptex_api.models import DepthOut, MarketOut, TickerOut, TradeOut
-from cryptex_api.orders import depth_snapshot
+from cryptex_api.orders import decode_ticker, depth_snapshot
 
 router = APIRouter(prefix="/api/v1", tags=["market data"], route_class=ExactJsonRoute)
 _trade = msgspec.msgpack.Decoder(PublicTrade).decode
-_ticker = msgspec.msgpack.Decoder(Ticker).decode
 
 
 @router.get("/markets", response_model=list[MarketOut])
@@ -99,7 +98,7 @@ async def tickers(ctx: ApiContext = Depends(context)) -> list[TickerOut]:
     symbols = list(listed)
     raw = cast(list[bytes | None], await ctx.redis.mget([keys.ticker(s) for s in symbols]))
     return [
-        translate.ticker_out(listed[symbol], _ticker(item) if item else None)
+        translate.ticker_out(listed[symbol], decode_ticker(item) if item else None)
         for symbol, item in zip(symbols, raw, strict=True)
     ]
 

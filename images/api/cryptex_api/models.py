@@ -92,8 +92,15 @@ class OrderRequest(Model):
     side: Literal["buy", "sell", "BUY", "SELL"] = Field(
         validation_alias=AliasChoices("kind", "side")
     )
-    type: Literal["limit", "market", "LIMIT", "MARKET"] = "limit"
+    type: Literal[
+        "limit", "market", "stop_loss", "stop_loss_limit", "take_profit", "take_profit_limit",
+        "LIMIT", "MARKET", "STOP_LOSS", "STOP_LOSS_LIMIT", "TAKE_PROFIT", "TAKE_PROFIT_LIMIT",
+    ] = "limit"  # fmt: skip
     price: Decimal | None = None
+    # A stop order's trigger: it waits until the last trade price reaches it (quote per base).
+    stop_price: Decimal | None = Field(
+        default=None, validation_alias=AliasChoices("stopPrice", "stop_price")
+    )
     quantity: Decimal | None = None  # lots; a market order may give quoteOrderQty instead
     # A market order's amount of the quote asset to spend (buy) or receive (sell).
     quote_order_qty: Decimal | None = Field(
@@ -121,6 +128,8 @@ class OrderRequest(Model):
                  "market": "sol/usdc"},
                 {"side": "sell", "type": "market", "quantity": "1.5", "market": "SOL_USDC"},
                 {"side": "buy", "type": "market", "quoteOrderQty": "250", "market": "SOL_USDC"},
+                {"side": "sell", "type": "STOP_LOSS_LIMIT", "stopPrice": "140", "price": "139.5",
+                 "quantity": "2", "market": "SOL_USDC"},
                 {"kind": "buy", "type": "limit", "price": "149.5", "quantity": "2",
                  "market": "SOL-USDC", "timeInForce": "IOC", "clientOrderId": "my-1"},
             ]
@@ -158,6 +167,7 @@ class OrderOut(Model):
     # The quote amount a market order was given instead of a quantity (its quantity is then
     # the most lots that amount could buy or sell when it was placed).
     quote_order_qty: Decimal | None = Field(default=None, serialization_alias="quoteOrderQty")
+    stop_price: Decimal | None = Field(default=None, serialization_alias="stopPrice")
     reason: str = ""
     fills: list[FillOut] = []
     created: int  # epoch ms
@@ -201,6 +211,7 @@ class MarketOut(Model):
     taker_fee_bps: int = Field(serialization_alias="takerFeeBps")
     trading_state: str = Field(serialization_alias="tradingState")
     max_open_orders: int = Field(serialization_alias="maxOpenOrders")  # per account
+    order_types: list[str] = Field(serialization_alias="orderTypes")  # the types it takes
 
 
 class DepthOut(Model):

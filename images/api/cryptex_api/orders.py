@@ -14,7 +14,17 @@ from cryptex.ledger import CancelResult, OrderRecord, PlaceOutcome, order_record
 from cryptex.ledger.records import lock_asset
 from cryptex.markets import FilterError, MarketSpec
 from cryptex.tokens import Principal
-from cryptex.wire import DepthSnapshot, Fill, OrderReply, PlaceOrder, RejectReason, Side
+from cryptex.wire import (
+    DepthSnapshot,
+    Fill,
+    OrderReply,
+    OrderStatus,
+    OrderType,
+    PlaceOrder,
+    RejectReason,
+    Side,
+    Ticker,
+)
 from cryptex_api import translate
 from cryptex_api.context import ApiContext, context, principal
 from cryptex_api.direct_route import DirectRoute
@@ -24,10 +34,15 @@ from cryptex_api.models import AmendRequest, OrderOut, OrderRequest, QuoteOut, Q
 
 router = APIRouter(prefix="/api/v1", tags=["orders"], route_class=ExactJsonRoute)
 decode_depth = msgspec.msgpack.Decoder(DepthSnapshot).decode
+decode_ticker = msgspec.msgpack.Decoder(Ticker).decode
 EMPTY_DEPTH = DepthSnapshot(0, [], [])
 # Redis calls of one cancel-all in flight together: a few thousand open orders must not take
 # every Redis connection of the process from the other requests.
 _CANCELS_AT_ONCE = 16
+
+
+# The engine's refusals of a stop order, answered as the API's own would be.
+_STOP_REFUSALS = frozenset({RejectReason.STOP_WOULD_TRIGGER, RejectReason.NO_LAST_PRICE})
 
 
 def now_ms() -> int:
@@ -52,6 +67,35 @@ async def _own_order(ctx: ApiContext, order_id: int, who: Principal) -> OrderRec
         # Someone else's order is as unknown as a missing one: ids reveal nothing.
         raise ApiError(404, Code.NO_SUCH_ORDER, f"order {order_id} does not exist")
     return record
+
+
+async def _refuse_a_stop_that_would_trigger(
+    ctx: ApiContext, market: MarketSpec, kind: OrderType, side: Side, stop: int
+) -> None:
+    """Refuse a stop whose stop price the last trade price has reached already, by the published
+    ticker; the engine judges by its own last price, and refuses a late one the same way."""
+    raw = cast(bytes | None, await ctx.redis.get(keys.ticker(market.symbol)))
+    if raw is None:  # no trade for a day or ever: the engine knows
+        return
+    last = decode_ticker(raw).last_price
+    rises = kind.triggers_on_rise(side)
+    if (stop <= last) if rises else (stop >= last):
+        raise _stop_refusal(market, kind, side, RejectReason.STOP_WOULD_TRIGGER, last)
+
+
+def _stop_refusal(
+    market: MarketSpec, kind: OrderType, side: Side, reason: RejectReason, last: int | None
+) -> ApiError:
+    if reason is RejectReason.NO_LAST_PRICE:
+        msg = f"{market.symbol} has not traded yet: a stop order needs a last price to wait for"
+    else:
+        where = f" (the last price is {market.format_price(last)})" if last is not None else ""
+        direction = "at or above" if kind.triggers_on_rise(side) else "at or below"
+        msg = (
+            f"stopPrice: the last price is {direction} it already, so this {side.value} "
+            f"{kind.value} order would trigger immediately{where}"
+        )
+    return bad_request(Code.ORDER_REJECTED, msg, reason)
 
 
 def _out(record: OrderRecord, market: MarketSpec, reply: OrderReply | None) -> OrderOut:
@@ -113,9 +157,23 @@ async def place_order(
         raise bad_request(
             Code.MARKET_NOT_OPEN, f"{market.symbol} is {market.trading_state.value}: no orders"
         )
+    kind = translate.order_type_of(request)
+    if not market.allows(kind):
+        raise bad_request(
+            Code.ORDER_REJECTED,
+            f"{market.symbol} does not take {kind.value} orders; it takes "
+            f"{', '.join(t.value for t in market.order_types)}",
+            RejectReason.ORDER_TYPE_NOT_ALLOWED,
+        )
     side = translate.side_of(request.side)
     best = protection = 0
-    if translate.is_market_order(request):
+    is_market = translate.is_market_order(request)
+    if kind.is_stop:
+        stop = translate.stop_ticks(market, request)
+        await _refuse_a_stop_that_would_trigger(ctx, market, kind, side, stop)
+        if is_market:  # it will meet the book at about its stop price
+            protection = translate.protection_price(side, stop, ctx.settings.market_order_band_bps)
+    elif is_market:
         best = translate.best_opposite_price(side, await depth_snapshot(ctx, market.symbol))
         protection = translate.protection_price(side, best, ctx.settings.market_order_band_bps)
     order_id = await ctx.order_ids.next()
@@ -124,7 +182,11 @@ async def place_order(
         reply_to=ctx.replies.instance, protection_price=protection, best=best,
     )  # fmt: skip
     try:
-        market.check_order(best or command.price, command.quantity, lock_ticks=protection or None)
+        # A market order is judged where it fills first, a stop-market one at its stop price.
+        market.check_order(
+            best or command.price or command.stop_price, command.quantity,
+            lock_ticks=protection or None,
+        )  # fmt: skip
     except FilterError as error:
         raise bad_request(Code.FILTER_FAILURE, str(error), error.filter) from None
 
@@ -146,6 +208,8 @@ async def place_order(
         assert record is not None  # the place script wrote it
         return _out(record, market, None)
     assert result.command is not None  # placed
+    if reply.status is OrderStatus.REJECTED and reply.reason in _STOP_REFUSALS:
+        raise _stop_refusal(market, kind, side, RejectReason(reply.reason), None)
     return translate.order_out(_settled(result.command, market, reply), market, reply.fills)
 
 

@@ -46,9 +46,24 @@ def quantity_lots(market: MarketSpec, quantity: str) -> int:
         raise bad_request(Code.FILTER_FAILURE, str(error), "LOT_SIZE") from None
 
 
+def order_type_of(request: OrderRequest) -> OrderType:
+    return OrderType(request.type.upper())
+
+
 def is_market_order(request: OrderRequest) -> bool:
-    """Whether it is a market order, refusing fields its type cannot have."""
-    if request.type.upper() == "MARKET":
+    """Whether it executes as a market order (a market order, or a stop-market order once
+    triggered), refusing fields its type cannot have."""
+    kind = order_type_of(request)
+    if kind.is_stop:
+        _check_stop_fields(request, kind)
+        return kind.executes_as_market
+    if request.stop_price is not None:
+        raise bad_request(
+            Code.ILLEGAL_PARAMETER,
+            f"stopPrice: a {kind.value} order takes none (only STOP_LOSS, STOP_LOSS_LIMIT, "
+            "TAKE_PROFIT and TAKE_PROFIT_LIMIT do)",
+        )
+    if kind is OrderType.MARKET:
         if request.price is not None:
             raise bad_request(Code.ILLEGAL_PARAMETER, "price: a market order takes no price")
         if request.post_only:
@@ -77,6 +92,40 @@ def is_market_order(request: OrderRequest) -> bool:
     if request.quantity is None:
         raise bad_request(Code.MANDATORY_PARAMETER, "quantity: is required")
     return False
+
+
+def _check_stop_fields(request: OrderRequest, kind: OrderType) -> None:
+    if request.stop_price is None:
+        raise bad_request(
+            Code.MANDATORY_PARAMETER, f"stopPrice: is required for a {kind.value} order"
+        )
+    if request.quote_order_qty is not None:
+        raise bad_request(
+            Code.ILLEGAL_PARAMETER,
+            "quoteOrderQty: a stop order takes a quantity, not a quote amount",
+        )
+    if request.quantity is None:
+        raise bad_request(Code.MANDATORY_PARAMETER, "quantity: is required")
+    if request.post_only:
+        raise bad_request(Code.ILLEGAL_PARAMETER, "postOnly: a stop order cannot be post-only")
+    if kind.executes_as_market and request.price is not None:
+        raise bad_request(
+            Code.ILLEGAL_PARAMETER,
+            f"price: a {kind.value} order executes as a market order and takes no price "
+            f"({kind.value}_LIMIT takes one)",
+        )
+    if not kind.executes_as_market and request.price is None:
+        raise bad_request(Code.MANDATORY_PARAMETER, f"price: is required for a {kind.value} order")
+
+
+def stop_ticks(market: MarketSpec, request: OrderRequest) -> int:
+    """A stop order's stop price in ticks (0 for other orders), refused off the tick."""
+    if request.stop_price is None:
+        return 0
+    try:
+        return market.price_to_ticks(request.stop_price, "stopPrice")
+    except MoneyError as error:
+        raise bad_request(Code.FILTER_FAILURE, str(error), "PRICE_FILTER") from None
 
 
 def quote_budget(market: MarketSpec, amount: str) -> int:
@@ -116,7 +165,8 @@ def place_order(
     best: int,
 ) -> PlaceOrder:
     """The command for an order request; filters are checked by the caller's market rules.
-    `best` is the best opposite price a market order meets first (ticks)."""
+    `best` is the best opposite price a market order meets first (ticks); `protection_price`
+    bounds an order that executes as a market order."""
     is_market = is_market_order(request)
     side = side_of(request.side)
     budget = 0
@@ -145,7 +195,7 @@ def place_order(
         price=ticks,
         quantity=lots,
         ts=ts,
-        order_type=OrderType.MARKET if is_market else OrderType.LIMIT,
+        order_type=order_type_of(request),
         time_in_force=tif,
         post_only=request.post_only,
         self_trade_prevention=SelfTradePrevention(request.self_trade_prevention),
@@ -153,6 +203,7 @@ def place_order(
         client_order_id=request.client_order_id,
         reply_to=reply_to,
         quote_budget=budget,
+        stop_price=stop_ticks(market, request),
     )
 
 
@@ -188,6 +239,7 @@ def order_out(record: OrderRecord, market: MarketSpec, fills: list[Fill] | None 
         quote_order_qty=market.quote.format(record.quote_quantity)
         if record.quote_quantity
         else None,
+        stop_price=market.format_price(record.stop_price) if record.stop_price else None,
         reason=record.reason,
         fills=[
             FillOut(
@@ -218,6 +270,7 @@ def market_out(market: MarketSpec) -> MarketOut:
         taker_fee_bps=market.taker_fee_bps,
         trading_state=market.trading_state.value,
         max_open_orders=market.max_open_orders,
+        order_types=[order_type.value for order_type in market.order_types],
     )
 
 
