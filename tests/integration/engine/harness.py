@@ -147,6 +147,8 @@ class Exchange:
         ticks = market.price_to_ticks(price) if price is not None else 0
         if "protection_price" in options:
             options["protection_price"] = market.price_to_ticks(options["protection_price"])
+        if "stop_price" in options:
+            options["stop_price"] = market.price_to_ticks(options["stop_price"])
         from cryptex.wire import PlaceOrder
 
         command = PlaceOrder(
