@@ -111,3 +111,34 @@ def test_request_weight_is_counted_per_client_and_refused_past_the_limit() -> No
     assert weights.spend("10.0.0.1", 2) == 10  # a refused request spends nothing
     now[0] += 45
     assert weights.spend("10.0.0.1", 4) == 4  # a new minute
+
+
+def test_binance_stop_orders_become_native_stop_requests() -> None:
+    params = {"side": "SELL", "type": "STOP_LOSS_LIMIT", "timeInForce": "GTC",
+              "price": "139", "stopPrice": "140"}  # fmt: skip
+    request = translate.order_request(params, SOL, "1.5")
+    assert (request.type, str(request.price), str(request.stop_price)) == (
+        "STOP_LOSS_LIMIT", "139", "140",
+    )  # fmt: skip
+    market_stop = translate.order_request(
+        {"side": "BUY", "type": "TAKE_PROFIT", "stopPrice": "120"}, SOL, "1"
+    )
+    assert (market_stop.type, market_stop.price) == ("TAKE_PROFIT", None)
+    with pytest.raises(ApiError, match="'stopPrice' was not sent"):
+        translate.order_request({"side": "BUY", "type": "STOP_LOSS"}, SOL, "1")
+    with pytest.raises(ApiError, match="'timeInForce' was not sent"):
+        translate.order_request(
+            {"side": "BUY", "type": "TAKE_PROFIT_LIMIT", "price": "1", "stopPrice": "2"}, SOL, "1"
+        )
+
+
+def test_exchange_info_lists_the_order_types_the_market_takes() -> None:
+    assert "STOP_LOSS_LIMIT" in translate.exchange_symbol(SOL)["orderTypes"]
+    manifest = yaml.safe_load((EXAMPLES / "sol-usdc.yaml").read_text())
+    manifest["spec"]["orderTypes"] = ["LIMIT", "TAKE_PROFIT"]
+    limited = MarketSpec.from_manifest(manifest)
+    assert translate.exchange_symbol(limited)["orderTypes"] == [
+        "LIMIT",
+        "LIMIT_MAKER",
+        "TAKE_PROFIT",
+    ]

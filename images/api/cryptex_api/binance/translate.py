@@ -15,12 +15,18 @@ from cryptex.binance import (
 from cryptex.binance import client_order_id as default_client_order_id
 from cryptex.binance import symbol_id as symbol_id  # the routes spell it translate.symbol_id
 from cryptex.markets import MarketSpec
-from cryptex.wire import DepthSnapshot, PublicTrade, Side, Ticker
+from cryptex.wire import DepthSnapshot, OrderType, PublicTrade, Side, Ticker
 from cryptex_api.errors import ApiError, Code, bad_request
 from cryptex_api.models import FillOut, OrderOut, OrderRequest
 from cryptex_api.own_trades import OwnTrade
 
-ORDER_TYPES: Final = ["LIMIT", "LIMIT_MAKER", "MARKET"]
+ORDER_TYPES: Final = [
+    "LIMIT", "LIMIT_MAKER", "MARKET", "STOP_LOSS", "STOP_LOSS_LIMIT", "TAKE_PROFIT",
+    "TAKE_PROFIT_LIMIT",
+]  # fmt: skip
+# Types that take a timeInForce, and those that execute as market orders (no price).
+_TIME_IN_FORCE_TYPES: Final = ("LIMIT", "STOP_LOSS_LIMIT", "TAKE_PROFIT_LIMIT")
+_PRICELESS_TYPES: Final = ("MARKET", "STOP_LOSS", "TAKE_PROFIT")
 # Binance's words for the refusals ccxt tells apart by message (its code is shared).
 _MESSAGES: Final = {
     "INSUFFICIENT_FUNDS": "Account has insufficient balance for requested action.",
@@ -29,6 +35,7 @@ _MESSAGES: Final = {
     "LOT_SIZE": "Filter failure: LOT_SIZE",
     "PRICE_FILTER": "Filter failure: PRICE_FILTER",
     "NOTIONAL": "Filter failure: NOTIONAL",
+    "STOP_WOULD_TRIGGER": "Order would trigger immediately.",
 }
 
 
@@ -59,7 +66,11 @@ def exchange_symbol(market: MarketSpec) -> dict[str, Any]:
         "quoteAssetPrecision": market.quote.decimals,
         "baseCommissionPrecision": market.base.decimals,
         "quoteCommissionPrecision": market.quote.decimals,
-        "orderTypes": ORDER_TYPES,
+        "orderTypes": [
+            kind
+            for kind in ORDER_TYPES
+            if market.allows(OrderType("LIMIT" if kind == "LIMIT_MAKER" else kind))
+        ],
         "icebergAllowed": False,
         "ocoAllowed": False,
         "otoAllowed": False,
@@ -105,22 +116,29 @@ def order_request(params: dict[str, str], market: MarketSpec, quantity: str) -> 
         raise bad_request(
             Code.ILLEGAL_PARAMETER, f"Invalid orderType: {kind!r}; one of {ORDER_TYPES}"
         )
-    if kind == "LIMIT" and tif is None:
+    if kind in _TIME_IN_FORCE_TYPES and tif is None:
         raise bad_request(
             Code.MANDATORY_PARAMETER,
             "Mandatory parameter 'timeInForce' was not sent, was empty/null, or malformed.",
         )
-    if kind != "LIMIT" and tif is not None:
+    if kind not in _TIME_IN_FORCE_TYPES and tif is not None:
         raise bad_request(Code.ILLEGAL_PARAMETER, f"timeInForce: not with a {kind} order")
-    if kind != "MARKET" and not params.get("price"):
+    if kind not in _PRICELESS_TYPES and not params.get("price"):
         raise bad_request(
             Code.MANDATORY_PARAMETER,
             "Mandatory parameter 'price' was not sent, was empty/null, or malformed.",
         )
+    is_stop = kind.startswith(("STOP_LOSS", "TAKE_PROFIT"))
+    if is_stop and not params.get("stopPrice"):
+        raise bad_request(
+            Code.MANDATORY_PARAMETER,
+            "Mandatory parameter 'stopPrice' was not sent, was empty/null, or malformed.",
+        )
     fields = {
         "side": params.get("side", ""),
-        "type": "MARKET" if kind == "MARKET" else "LIMIT",
-        "price": params.get("price") if kind != "MARKET" else None,
+        "type": "LIMIT" if kind == "LIMIT_MAKER" else kind,
+        "price": params.get("price") if kind not in _PRICELESS_TYPES else None,
+        "stopPrice": params.get("stopPrice") if is_stop else None,
         "quantity": quantity,
         "market": market.symbol,
         "timeInForce": tif,
@@ -183,7 +201,7 @@ def _notional(market: MarketSpec, fill: FillOut) -> int:
 
 
 def _order_fields(out: OrderOut, market: MarketSpec) -> dict[str, Any]:
-    is_market = out.type == "MARKET"
+    is_market = out.type in _PRICELESS_TYPES
     return {
         # a market order's record holds its protection price, which Binance does not show
         "price": market.format_price(0) if is_market else out.price,
@@ -191,7 +209,7 @@ def _order_fields(out: OrderOut, market: MarketSpec) -> dict[str, Any]:
         "executedQty": out.executed_qty,
         "origQuoteOrderQty": market.quote.format(0),
         "cummulativeQuoteQty": out.cumulative_quote_qty,
-        "status": out.status,
+        "status": "NEW" if out.status == "TRIGGERED" else out.status,  # Binance has no TRIGGERED
         "timeInForce": out.time_in_force,
         "type": out.type,
         "side": out.side,
@@ -207,11 +225,13 @@ def order_status(out: OrderOut, market: MarketSpec) -> dict[str, Any]:
         "orderListId": -1,
         "clientOrderId": client_order_id(out),
         **_order_fields(out, market),
-        "stopPrice": market.format_price(0),
+        "stopPrice": str(out.stop_price) if out.stop_price is not None else market.format_price(0),
         "icebergQty": market.format_quantity(0),
         "time": out.created,
         "updateTime": out.updated,
-        "isWorking": out.status in ("NEW", "PARTIALLY_FILLED"),
+        # On the book: a stop works only once triggered.
+        "isWorking": out.status in ("TRIGGERED", "PARTIALLY_FILLED")
+        or (out.status == "NEW" and out.stop_price is None),
         "workingTime": out.created,
     }
 
