@@ -178,10 +178,13 @@ class OrderBook:
         events: list[Event] = [
             OrderAccepted(cmd.order_id, cmd.account, cmd.side, limit, cmd.quantity, cmd.ts)
         ]
-        next_trade_id = self._next_trade_id
+        if not self._stops:  # nothing to trigger: the common case, kept lean
+            self._execute(cmd, is_market, limit, events)
+            return events
+        previous, next_trade_id = self._last_price, self._next_trade_id
         self._execute(cmd, is_market, limit, events)
         if self._next_trade_id != next_trade_id:
-            self._traded(events, 1, cmd.ts)
+            self._trigger(events, 1, previous, cmd.ts)
         return events
 
     def _execute(self, cmd: PlaceOrder, is_market: bool, limit: int, events: list[Event]) -> None:
@@ -228,17 +231,23 @@ class OrderBook:
                 or (cmd.post_only and cmd.time_in_force is not TimeInForce.GTC)
             ):
                 return RejectReason.INVALID_ORDER
-        elif cmd.stop_price <= 0 or cmd.post_only or cmd.quote_budget or _limit_of(cmd) <= 0:
+        else:
+            return self._stop_refusal(cmd)
+        if cmd.order_id in self._orders or cmd.order_id in self._stops:
+            return RejectReason.DUPLICATE_ORDER_ID
+        return None
+
+    def _stop_refusal(self, cmd: PlaceOrder) -> RejectReason | None:
+        if cmd.stop_price <= 0 or cmd.post_only or cmd.quote_budget or _limit_of(cmd) <= 0:
             return RejectReason.INVALID_ORDER
         if cmd.order_id in self._orders or cmd.order_id in self._stops:
             return RejectReason.DUPLICATE_ORDER_ID
-        if order_type is not _LIMIT and order_type is not _MARKET:
-            last = self._last_price
-            if not last:
-                return RejectReason.NO_LAST_PRICE
-            stop = cmd.stop_price
-            if (stop <= last) if order_type.triggers_on_rise(cmd.side) else (stop >= last):
-                return RejectReason.STOP_WOULD_TRIGGER
+        last = self._last_price
+        if not last:
+            return RejectReason.NO_LAST_PRICE
+        stop = cmd.stop_price
+        if (stop <= last) if cmd.order_type.triggers_on_rise(cmd.side) else (stop >= last):
+            return RejectReason.STOP_WOULD_TRIGGER
         return None
 
     # ------------------------------------------------------------------ stops
@@ -255,16 +264,11 @@ class OrderBook:
         del self._stops[stop.command.order_id]
         (self._rising if stop.rises else self._falling).remove(stop.key)
 
-    def _traded(self, events: list[Event], start: int, ts: int) -> None:
-        """After trades (in `events` from `start`): the last price follows them, and every
-        stop their price path crossed executes, in crossing order; trades of those can trigger
-        more, which execute after them."""
-        if not self._stops:
-            for event in reversed(events):
-                if type(event) is TradeExecuted:
-                    self._last_price = event.price
-                    return
-        triggered = deque(self._crossed(events, start))
+    def _trigger(self, events: list[Event], start: int, previous: int, ts: int) -> None:
+        """After trades (in `events` from `start`; the last price was `previous` before them):
+        every stop their price path crossed executes, in crossing order; trades of those can
+        trigger more, which execute after them."""
+        triggered = deque(self._crossed(events, start, previous))
         while triggered:
             cmd = triggered.popleft()
             is_market = cmd.order_type.executes_as_market
@@ -278,25 +282,18 @@ class OrderBook:
             order = msgspec.structs.replace(
                 cmd, order_type=cmd.order_type.triggered_type, stop_price=0, ts=ts
             )
-            next_trade_id = self._next_trade_id
+            previous, next_trade_id = self._last_price, self._next_trade_id
             self._execute(order, is_market, limit, events)
             if self._next_trade_id != next_trade_id:
-                triggered.extend(self._crossed(events, start))
+                triggered.extend(self._crossed(events, start, previous))
 
-    def _crossed(self, events: list[Event], start: int) -> list[PlaceOrder]:
-        """The stops crossed by the path the price took through the trades from `start` (one
-        taker's: from the last price to its first trade, then monotonically to its last),
-        taken out of their indexes in the order they were crossed; the last price moves on."""
-        first = last = 0
-        for index in range(start, len(events)):
-            event = events[index]
-            if type(event) is TradeExecuted:
-                last = event.price
-                if not first:
-                    first = last
+    def _crossed(self, events: list[Event], start: int, previous: int) -> list[PlaceOrder]:
+        """The stops crossed by the path the price took through one taker's trades (in
+        `events` from `start`): from `previous` to its first trade, then monotonically to its
+        last, the last price now; taken out of their indexes in the order they were crossed."""
+        first = next(e.price for e in events[start:] if type(e) is TradeExecuted)
         crossed: list[PlaceOrder] = []
-        previous = self._last_price
-        for point in (first, last):
+        for point in (first, self._last_price):
             if point > previous:
                 keys, bound = self._rising, point
             elif point < previous:
@@ -307,7 +304,6 @@ class OrderBook:
                 stop = self._stops.pop(keys.pop(0)[2])
                 crossed.append(stop.command)
             previous = point
-        self._last_price = last
         return crossed
 
     def _crosses(self, is_buy: bool, limit: int) -> bool:
@@ -355,6 +351,7 @@ class OrderBook:
         budget = cmd.quote_budget  # tick-lots left to spend or receive
         budgeted = budget > 0
         stopped = halted = False
+        traded_at = 0  # ticks of the last trade, which becomes the market's last price
         append = events.append
         while remaining and prices:
             price = prices[best_index]
@@ -394,6 +391,7 @@ class OrderBook:
                             break
                         fill = affordable
                     budget -= fill * price
+                traded_at = price
                 trade_id = self._next_trade_id
                 self._next_trade_id = trade_id + 1
                 append(
@@ -429,6 +427,8 @@ class OrderBook:
                 prices.pop(best_index)
             if halted:
                 break
+        if traded_at:
+            self._last_price = traded_at
         return remaining, stopped
 
     def _rest(self, order: _Order) -> None:
