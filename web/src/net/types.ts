@@ -57,9 +57,10 @@ export interface OrderOut {
   clientOrderId: string;
   market: string;
   side: string; // BUY | SELL
-  type: string; // LIMIT | MARKET
+  type: string; // LIMIT | MARKET | STOP_LOSS | STOP_LOSS_LIMIT | TAKE_PROFIT | TAKE_PROFIT_LIMIT
   timeInForce: string;
   price: string;
+  stopPrice?: string | null; // a stop order's trigger price
   quantity: string;
   status: string;
   executedQty: string;
@@ -115,4 +116,5 @@ export interface AccountOut {
   role: string;
 }
 
-export const OPEN_STATUSES = new Set(["NEW", "PARTIALLY_FILLED"]);
+// A stop order is NEW while it waits, TRIGGERED once it executes (and may rest).
+export const OPEN_STATUSES = new Set(["NEW", "TRIGGERED", "PARTIALLY_FILLED"]);

@@ -61,9 +61,20 @@ const OPEN_COLUMNS = [...ORDER, { label: <span className="sr-only">Actions</span
 const HISTORY_COLUMNS = [...ORDER, { label: "Average", num: true }, { label: "Status" }];
 const TRADE_COLUMNS = [...LEAD, PRICE, QUANTITY, { label: "Fee", num: true }, { label: "Role" }];
 
+// Order types as a trader reads them; stops (placed through the API) show with their stop price.
+const TYPE_TEXT: Record<string, string> = {
+  LIMIT: "Limit",
+  MARKET: "Market",
+  STOP_LOSS: "Stop-loss",
+  STOP_LOSS_LIMIT: "Stop-loss limit",
+  TAKE_PROFIT: "Take-profit",
+  TAKE_PROFIT_LIMIT: "Take-profit limit",
+};
+
 function typeText(order: OrderOut): string {
-  const type = order.type === "MARKET" ? "Market" : "Limit";
-  return `${type} ${order.timeInForce}`;
+  const type = TYPE_TEXT[order.type] ?? order.type;
+  const stop = order.stopPrice ? ` @ ${groupThousands(order.stopPrice)}` : "";
+  return `${type}${stop} ${order.timeInForce}`;
 }
 
 function OpenOrders(props: { account: Account; symbol: string }) {
