@@ -31,6 +31,7 @@ from cryptex.wire import (
     encode,
 )
 from cryptex_engine.book import OrderBook
+from cryptex_engine.service import Engine
 from tests.servers import free_port
 from tests.streams import entries
 
@@ -213,3 +214,12 @@ def replay(market: MarketSpec, commands: list[Command]) -> tuple[OrderBook, list
     for command in commands:
         produced += book.apply(command)
     return book, produced
+
+
+def settle_all(engine: Engine, exchange: Exchange) -> None:
+    """Run the engine until it has settled every command queued so far."""
+    last = entries_tail(exchange.redis, keys.commands(exchange.symbol))
+    deadline = time.monotonic() + 10
+    while engine.applied != last:
+        assert time.monotonic() < deadline, f"not settled up to {last}"
+        engine.run_once()

@@ -19,7 +19,7 @@ from cryptex.markets import MarketSpec
 from cryptex.settings import EngineSettings
 from cryptex.wire import Side, decode_engine_snapshot
 from cryptex_engine.service import Engine
-from tests.integration.engine.harness import Exchange, entries_tail
+from tests.integration.engine.harness import Exchange, settle_all
 
 
 @pytest.fixture
@@ -29,15 +29,6 @@ def engine(redis_client: redis.Redis, sol: MarketSpec, exchange: Exchange) -> En
     engine.start()
     exchange.fund(1, "USDC", "100000")
     return engine
-
-
-def settle_all(engine: Engine, exchange: Exchange) -> None:
-    """Run the engine until it has settled every command queued so far."""
-    last = entries_tail(exchange.redis, keys.commands(exchange.symbol))
-    deadline = time.monotonic() + 10
-    while engine.applied != last:
-        assert time.monotonic() < deadline, f"not settled up to {last}"
-        engine.run_once()
 
 
 def collected(engine: Engine, timeout: float = 10) -> None:

@@ -4,18 +4,15 @@ stop survives a restart from a snapshot, and the restarted engine goes on exactl
 
 from __future__ import annotations
 
-import time
-
 import pytest
 import redis
 
-from cryptex import keys
 from cryptex.ledger import Balance
 from cryptex.markets import MarketSpec
 from cryptex.settings import EngineSettings
 from cryptex.wire import OrderStatus, OrderTriggered, OrderType, Side
 from cryptex_engine.service import Engine
-from tests.integration.engine.harness import Exchange, entries_tail
+from tests.integration.engine.harness import Exchange, settle_all
 
 
 @pytest.fixture
@@ -29,12 +26,9 @@ def engine(redis_client: redis.Redis, sol: MarketSpec, exchange: Exchange) -> En
     return engine
 
 
-def settle_all(engine: Engine, exchange: Exchange) -> None:
-    last = entries_tail(exchange.redis, keys.commands(exchange.symbol))
-    deadline = time.monotonic() + 10
-    while engine.applied != last:
-        assert time.monotonic() < deadline, f"not settled up to {last}"
-        engine.run_once()
+def settled(engine: Engine, exchange: Exchange) -> None:
+    """Every command queued so far settled, and the ledger's audit holds after it."""
+    settle_all(engine, exchange)
     report = exchange.ledger.audit()
     assert report.ok, report.problems
 
@@ -42,7 +36,7 @@ def settle_all(engine: Engine, exchange: Exchange) -> None:
 def traded_at_100(engine: Engine, exchange: Exchange) -> None:
     exchange.placed(2, Side.SELL, "100", "1")
     exchange.placed(1, Side.BUY, "100", "1")
-    settle_all(engine, exchange)
+    settled(engine, exchange)
 
 
 def test_triggered_stops_trade_with_their_placement_lock_and_release_the_rest_once(
@@ -57,14 +51,14 @@ def test_triggered_stops_trade_with_their_placement_lock_and_release_the_rest_on
     second = exchange.placed(
         3, Side.BUY, "103", "1", order_type=OrderType.STOP_LOSS_LIMIT, stop_price="102"
     )
-    settle_all(engine, exchange)
+    settled(engine, exchange)
     locked = exchange.market.buy_lock(10_600, 2_000) + exchange.market.buy_lock(10_300, 1_000)
     assert exchange.ledger.balances(3)["USDC"] == Balance(10_000 * 10**6 - locked, locked)
 
     exchange.placed(2, Side.SELL, "101", "1.5")
     exchange.placed(2, Side.SELL, "102", "3")
     exchange.placed(1, Side.BUY, "101", "0.5")  # a trade at 101 triggers the first stop
-    settle_all(engine, exchange)
+    settled(engine, exchange)
 
     events = exchange.events()
     assert [e.order_id for e in events if isinstance(e, OrderTriggered)] == [first, second]
@@ -86,7 +80,7 @@ def test_a_waiting_stop_survives_a_restart_and_still_triggers(
     stop = exchange.placed(
         2, Side.SELL, "98", "1", order_type=OrderType.STOP_LOSS_LIMIT, stop_price="99"
     )
-    settle_all(engine, exchange)
+    settled(engine, exchange)
     engine.snapshots.take()
     before = engine.book.state_hash()
 
@@ -98,7 +92,7 @@ def test_a_waiting_stop_survives_a_restart_and_still_triggers(
 
     exchange.placed(1, Side.BUY, "99", "2")
     exchange.placed(2, Side.SELL, "99", "1")  # a trade at 99 triggers the stop
-    settle_all(restarted, exchange)
+    settled(restarted, exchange)
     record = exchange.ledger.order(stop)
     assert record is not None
     assert (record.status, record.executed) == (OrderStatus.FILLED, 1_000)
