@@ -26,6 +26,7 @@ from cryptex.wire import (
     OrderExpired,
     OrderFilled,
     OrderRejected,
+    OrderTriggered,
     OrderType,
     PlaceOrder,
     RejectReason,
@@ -67,6 +68,16 @@ COMMANDS: list[Command] = [
     CancelAllOrders(ts=TS, request_id="req-2"),
     TakeSnapshot(ts=TS, request_id="req-6"),
     AmendOrder(order_id=1, account=42, quantity=3, ts=TS, reply_to="api-1"),
+    PlaceOrder(
+        order_id=3,
+        account=42,
+        side=Side.SELL,
+        price=9_800,
+        quantity=2,
+        ts=TS,
+        order_type=OrderType.STOP_LOSS_LIMIT,
+        stop_price=9_850,
+    ),
 ]
 
 EVENTS: list[Event] = [
@@ -94,6 +105,9 @@ EVENTS: list[Event] = [
     AllOrdersCancelled(count=3, ts=TS, request_id="req-5"),
     OrderAmended(order_id=1, account=42, side=Side.SELL, price=101, quantity=3, released=2, ts=TS),
     AmendRejected(order_id=1, account=42, reason=RejectReason.INVALID_ORDER, ts=TS),
+    OrderTriggered(
+        order_id=3, account=42, side=Side.SELL, price=9_800, quantity=2, stop_price=9_850, ts=TS
+    ),
 ]
 
 
@@ -158,6 +172,7 @@ def test_messages_are_frozen(message: msgspec.Struct) -> None:
                 0,
                 0,
                 "",
+                0,
                 0,
             ],
         ),
@@ -289,8 +304,16 @@ def test_malformed_commands_are_refused(array: list[Any]) -> None:
             ],
         ),
         BookSnapshot(trading_state=TradingState.PRE_OPEN, next_trade_id=1, update_id=0, orders=[]),
+        BookSnapshot(
+            trading_state=TradingState.ACTIVE,
+            next_trade_id=3,
+            update_id=2,
+            orders=[],
+            last_price=9_900,
+            stops=[COMMANDS[-1]],  # type: ignore[list-item]
+        ),
     ],
-    ids=["orders", "empty"],
+    ids=["orders", "empty", "waiting stops"],
 )
 def test_a_book_snapshot_round_trips(snapshot: BookSnapshot) -> None:
     assert decode_snapshot(encode(snapshot)) == snapshot
@@ -335,3 +358,9 @@ def test_what_each_trading_state_accepts(state: TradingState, orders: bool, canc
 )
 def test_trading_states_are_named_as_in_manifests(state: TradingState, value: str) -> None:
     assert state.value == value
+
+
+def test_a_snapshot_from_before_stops_decodes_without_a_last_price_or_stops() -> None:
+    old = {"trading_state": "Active", "next_trade_id": 1, "update_id": 0, "orders": []}
+    snapshot = decode_snapshot(msgspec.msgpack.encode(old))
+    assert (snapshot.last_price, snapshot.stops) == (0, [])
