@@ -19,6 +19,9 @@ def test_markets_list_their_filters(stack: Stack) -> None:
         "quoteDecimals": 6, "tickSize": "0.01", "lotSize": "0.001", "minQty": "0.010",
         "maxQty": "100000.000", "minNotional": "5.000000", "makerFeeBps": 10, "takerFeeBps": 20,
         "tradingState": "Active", "maxOpenOrders": 200,
+        "orderTypes": [
+            "LIMIT", "MARKET", "STOP_LOSS", "STOP_LOSS_LIMIT", "TAKE_PROFIT", "TAKE_PROFIT_LIMIT",
+        ],
     }  # fmt: skip
 
 
