@@ -122,7 +122,12 @@ def test_a_triggered_stop_settles_with_the_lock_taken_when_it_was_placed() -> No
     # Order 5 trades at 151 and triggers order 4, which buys its 100 lots at 151 as a taker.
     assert 4 not in settlement.funds
     statuses = [u.status for u in outcome.updates if u.order_id == 4]
-    assert statuses == [OrderStatus.TRIGGERED, OrderStatus.PARTIALLY_FILLED, OrderStatus.FILLED]
+    assert statuses == [  # NEW when it is accepted (waiting), as every accepted order
+        OrderStatus.NEW,
+        OrderStatus.TRIGGERED,
+        OrderStatus.PARTIALLY_FILLED,
+        OrderStatus.FILLED,
+    ]
     notional = SOL_USDC.notional(15_100, 100)
     taker_fee = SOL_USDC.fee(notional, maker=False)
     assert moves(batch)[(1, "USDC")] == stop_lock - notional - taker_fee  # the rest, released
