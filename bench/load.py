@@ -26,6 +26,10 @@ figures
     The load generator shares the machine with the stack: its own CPU seconds are reported.
     At the end every trader's remaining orders are cancelled, so the book is left as found.
 
+Every answer is kept too (`Answers`: each acknowledged order with its request and reply, each
+cancel's outcome, each request that got no answer, by its `clientOrderId`): the chaos soak
+(tests/e2e/chaos.py) runs these traders and checks the exchange against that record.
+
 Pictures (matplotlib): the latency CDFs (log time axis) to `--plot` (default
 `.cryptex/load-latency.png`), and, when the stack runs its Prometheus, the run's key series as
 it recorded them (commands per second, order acknowledgement p50/p90/p99, engine stream lag,
@@ -181,6 +185,20 @@ async def find_mid(api: Api, market: Market, fallback: Decimal) -> int:
 
 
 @dataclass
+class Answers:
+    """What the exchange answered each trader: the record a checker compares the exchange with.
+    Accounts first in each tuple; requests and replies as sent and received (JSON)."""
+
+    placed: list[tuple[int, dict[str, Any], dict[str, Any]]] = field(default_factory=list)
+    cancelled: list[tuple[int, int, dict[str, Any]]] = field(default_factory=list)  # 200s
+    cancel_refused: list[tuple[int, int, int, Any]] = field(default_factory=list)  # 4xx
+    # Places without an answer (a dropped connection, a 5xx): the order may or may not exist,
+    # and is found by its clientOrderId.
+    unanswered: list[tuple[int, dict[str, Any], str]] = field(default_factory=list)
+    refused: Counter[str] = field(default_factory=Counter)  # places refused: "status code"
+
+
+@dataclass
 class Figures:
     place_ms: list[float] = field(default_factory=list)
     cancel_ms: list[float] = field(default_factory=list)
@@ -191,6 +209,7 @@ class Figures:
     outcomes: Counter[str] = field(default_factory=Counter)
     errors: Counter[str] = field(default_factory=Counter)
     rate_limited: int = 0
+    answers: Answers = field(default_factory=Answers)
 
 
 @dataclass
@@ -266,6 +285,8 @@ async def read_trades(ws: ClientConnection, figures: Figures) -> None:
 
 
 def random_order(trader: Trader, market: Market, mid: int) -> dict[str, Any]:
+    """A limit order as `load` describes, with a clientOrderId of its own (from the trader's
+    seeded generator), by which it is found again if its answer is lost."""
     rng = trader.rng
     side = rng.choice(("buy", "sell"))
     sign = -1 if side == "buy" else 1  # passive prices sit on the order's own side of the mid
@@ -276,15 +297,18 @@ def random_order(trader: Trader, market: Market, mid: int) -> dict[str, Any]:
     low = math.ceil(smallest / market.lot)
     return {"side": side, "type": "limit", "price": market.price(ticks),
             "quantity": market.quantity(rng.randint(low, 10 * low)), "market": market.symbol,
-            "timeInForce": "IOC" if crossing else "GTC"}  # fmt: skip
+            "timeInForce": "IOC" if crossing else "GTC",
+            "clientOrderId": f"load-{trader.account}-{rng.getrandbits(64):016x}"}  # fmt: skip
 
 
 async def trade(
     api: Api, trader: Trader, market: Market, mid: int, until: float, figures: Figures
 ) -> None:
+    answers = figures.answers
     while time.perf_counter() < until:
         rng = trader.rng
         cancel = trader.open and (len(trader.open) >= MAX_OPEN or rng.random() < CANCEL_SHARE)
+        body: dict[str, Any] | None = None
         try:
             if cancel:
                 order_id = rng.choice(sorted(trader.open))
@@ -296,8 +320,11 @@ async def trade(
                 if status == 200:
                     figures.cancel_ms.append((time.perf_counter() - sent) * 1000)
                     figures.outcomes["cancelled"] += 1
+                    answers.cancelled.append((trader.account, order_id, reply))
                 elif status == 400:  # filled or expired before the cancel reached it
                     figures.outcomes["cancel_too_late"] += 1
+                if 400 <= status < 500 and status != 429:
+                    answers.cancel_refused.append((trader.account, order_id, status, reply))
             else:
                 body = random_order(trader, market, mid)
                 sent = time.perf_counter()
@@ -305,12 +332,17 @@ async def trade(
                 if status == 200:
                     figures.place_ms.append((time.perf_counter() - sent) * 1000)
                     figures.outcomes[reply["status"]] += 1
+                    answers.placed.append((trader.account, body, reply))
                     for fill in reply["fills"]:
                         figures.sent_by_trade[fill["tradeId"]] = sent
                     if body["timeInForce"] == "IOC":
                         figures.sent_by_ioc[reply["orderId"]] = sent
                     elif reply["status"] in ("NEW", "PARTIALLY_FILLED"):
                         trader.open.add(reply["orderId"])
+                elif status >= 500:
+                    answers.unanswered.append((trader.account, body, f"{status}"))
+                else:
+                    answers.refused[f"{status} {_code(reply)}"] += 1
             if status == 429:
                 figures.rate_limited += 1
                 await asyncio.sleep(float(headers.get("Retry-After", "1")))
@@ -318,6 +350,14 @@ async def trade(
                 figures.errors[f"{status}"] += 1
         except (aiohttp.ClientError, TimeoutError) as error:
             figures.errors[type(error).__name__] += 1
+            if body is not None:
+                answers.unanswered.append((trader.account, body, type(error).__name__))
+            # The API may be gone (restarting): no tight loop of refused connections.
+            await asyncio.sleep(0.1)
+
+
+def _code(reply: Any) -> object:
+    return reply.get("code") if isinstance(reply, dict) else None
 
 
 async def cancel_remaining(api: Api, traders: Sequence[Trader]) -> int:
