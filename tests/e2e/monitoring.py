@@ -129,6 +129,7 @@ class Killed:
     argv: list[str]
     env: dict[str, str]
     cwd: str
+    uid: int  # whom it ran as (PostgreSQL, under root, as the `postgres` user)
 
 
 def _records(run: StackRun) -> list[dict[str, Any]]:
@@ -161,7 +162,8 @@ def kill(run: StackRun, name: str) -> Killed:
     proc = Path(f"/proc/{pid}")
     pairs = proc.joinpath("environ").read_bytes().decode().rstrip("\0").split("\0")
     env = dict(pair.split("=", 1) for pair in pairs if "=" in pair)
-    killed = Killed(record, record["argv"], env, os.readlink(proc / "cwd"))
+    uid = proc.stat().st_uid
+    killed = Killed(record, record["argv"], env, os.readlink(proc / "cwd"), uid)
     os.kill(pid, signal.SIGKILL)
     wait_until(lambda: _start_time(pid) is None, 10, f"{name} still runs after SIGKILL")
     return killed
@@ -175,6 +177,7 @@ def revive(run: StackRun, killed: Killed) -> subprocess.Popen[bytes]:
         popen = subprocess.Popen(
             killed.argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
             env=killed.env, cwd=killed.cwd, start_new_session=True,
+            user=None if killed.uid == os.geteuid() else killed.uid,
         )  # fmt: skip
     records = [r for r in _records(run) if r["name"] != record["name"]]
     records.append({**record, "pid": popen.pid, "start": _start_time(popen.pid)})
