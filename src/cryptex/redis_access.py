@@ -6,12 +6,14 @@ build on these, and none of them needs the ledger for a connection."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, cast
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import redis
 import redis.asyncio
+import redis.asyncio.connection
 import redis.asyncio.sentinel
 import redis.sentinel
 from redis.asyncio.retry import Retry as AsyncRetry
@@ -61,6 +63,33 @@ class SentinelTarget:
 
     def options(self) -> dict[str, Any]:
         return {"db": self.db, "password": self.password}
+
+
+class _ClosedWriteIsLost(redis.asyncio.connection.AbstractConnection):
+    """A write to a socket that closed under the connection (Redis died after the connect,
+    before or during the command) fails as a lost connection, `ConnectionError`, as it does on
+    asyncio's own loop. On uvloop the write raises a RuntimeError ("the handler is closed"),
+    which redis-py passes on as it is: the API answered 500, not 503."""
+
+    async def send_packed_command(
+        self, command: bytes | str | Iterable[bytes], check_health: bool = True
+    ) -> None:
+        try:
+            await super().send_packed_command(command, check_health)
+        except RuntimeError as error:  # redis-py has disconnected it already
+            if "closed" not in str(error):
+                raise
+            raise redis.ConnectionError(f"Error while writing to socket: {error}") from error
+
+
+class _AsyncConnection(_ClosedWriteIsLost, redis.asyncio.connection.Connection):
+    pass
+
+
+class _AsyncSentinelConnection(
+    _ClosedWriteIsLost, redis.asyncio.sentinel.SentinelManagedConnection
+):
+    pass
 
 
 class _PrimaryClient(redis.Redis):
@@ -118,11 +147,14 @@ def connect_async(url: str, max_connections: int = 64, wait_s: float = 5.0) -> r
         )  # fmt: skip
         client: redis.asyncio.Redis = sentinel.master_for(
             target.primary, redis_class=_AsyncPrimaryClient, max_connections=max_connections,
-            retry=AsyncRetry(NoBackoff(), 0), **target.options(),
+            retry=AsyncRetry(NoBackoff(), 0), connection_class=_AsyncSentinelConnection,
+            **target.options(),
         )  # fmt: skip
         return client
+    # TLS (rediss://) and Unix sockets keep their own connection classes.
+    tcp = {"connection_class": _AsyncConnection} if urlsplit(url).scheme == "redis" else {}
     pool = redis.asyncio.BlockingConnectionPool.from_url(
         url, max_connections=max_connections, timeout=wait_s, retry=AsyncRetry(NoBackoff(), 0),
-        maint_notifications_config=_NO_MAINTENANCE,
+        maint_notifications_config=_NO_MAINTENANCE, **tcp,
     )  # fmt: skip
     return redis.asyncio.Redis.from_pool(pool)  # closing the client closes its pool
