@@ -42,9 +42,13 @@ log = logging.getLogger("cryptex.dbproc")
 
 _RETRY_DELAY_S: Final = 0.5  # after a failed read or write
 # What a failed read or write may raise: the batch stays pending and is read again.
+# PostgreSQL killed can also end a write in asyncpg's InternalClientError: the backend's last
+# FATAL message ("unexpected postmaster exit") came after the COMMIT's answer, and the pool's
+# reset of the connection on release found it still reading that error. The pool has closed
+# that connection; the batch is pending still and is written again (idempotently).
 TRANSIENT: Final = (
     redis.ConnectionError, redis.TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError,
-    OSError,
+    asyncpg.InternalClientError, OSError,
 )  # fmt: skip
 # A consumer with nothing pending, silent this many takeover periods, is a dead instance.
 _DEAD_CONSUMER_PERIODS: Final = 20
