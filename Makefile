@@ -96,6 +96,13 @@ test: $(INSTALLED) debs web web-test ## run every test tier (unit, integration, 
 test-slow: $(INSTALLED) debs ## run only the slow tests (crash soak with a hundred kills)
 	$(PY) -m pytest -m slow $(PYTEST_ARGS)
 
+# The chaos soak's length in seconds; CHAOS_SEED replays a run (its seed is printed first).
+CHAOS_SECONDS ?= 1800
+.PHONY: test-chaos
+test-chaos: $(INSTALLED) debs web ## the whole-stack chaos soak for 30 minutes (CHAOS_SECONDS, CHAOS_SEED)
+	CRYPTEX_CHAOS_SECONDS=$(CHAOS_SECONDS) $(if $(CHAOS_SEED),CRYPTEX_CHAOS_SEED=$(CHAOS_SEED)) \
+	  $(PY) -m pytest -s tests/e2e/test_chaos.py $(PYTEST_ARGS)
+
 .PHONY: test-monitoring
 test-monitoring: $(INSTALLED) debs ## only the proof of the dashboards and alerts on a live stack (also in make test)
 	$(PY) -m pytest tests/e2e/test_monitoring.py $(PYTEST_ARGS)

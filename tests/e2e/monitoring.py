@@ -155,6 +155,11 @@ def stalled(run: StackRun, *names: str) -> Iterator[None]:
             os.kill(pid, signal.SIGCONT)
 
 
+def running(record: dict[str, Any]) -> bool:
+    """Whether the process of a pid file record still runs (its pid not reused since)."""
+    return bool(_start_time(record["pid"]) == record["start"])
+
+
 def kill(run: StackRun, name: str) -> Killed:
     (record,) = [r for r in _records(run) if r["name"] == name]
     pid = record["pid"]
@@ -167,6 +172,18 @@ def kill(run: StackRun, name: str) -> Killed:
     os.kill(pid, signal.SIGKILL)
     wait_until(lambda: _start_time(pid) is None, 10, f"{name} still runs after SIGKILL")
     return killed
+
+
+def stop(run: StackRun, name: str, timeout: float = 30) -> None:
+    """Stop one process as `stack.py down` would: its stop signal, and wait until it is gone."""
+    (record,) = [r for r in _records(run) if r["name"] == name]
+    pid = record["pid"]
+    if _start_time(pid) != record["start"]:
+        return  # not running
+    os.kill(pid, getattr(signal, record["stop_signal"]))
+    wait_until(
+        lambda: _start_time(pid) is None, timeout, f"{name} still runs after its stop signal"
+    )
 
 
 def revive(run: StackRun, killed: Killed) -> subprocess.Popen[bytes]:
