@@ -36,15 +36,12 @@ from redis.exceptions import RedisError
 from websockets.asyncio.client import connect
 from websockets.exceptions import WebSocketException
 
+from bench import load
 from cryptex import keys
 from cryptex.klines import INTERVALS_MS
 from cryptex.wire import Event, TradeExecuted
 from tests.e2e import monitoring
 from tests.e2e.harness import ROOT, StackRun
-
-# bench/ is no package: its load generator is imported from its folder.
-sys.path.insert(0, str(ROOT / "bench"))
-import load as load
 
 MARKETS: Final = ("SOL_USDC", "BTC_USDC")  # traded, half of the traders each
 MANIFESTS: Final = ("sol-usdc.yaml", "btc-usdc.yaml")
