@@ -47,6 +47,7 @@ MARKETS: Final = ("SOL_USDC", "BTC_USDC")  # traded, half of the traders each
 MANIFESTS: Final = ("sol-usdc.yaml", "btc-usdc.yaml")
 MM_PRICES: Final = {"SOL_USDC": Decimal(150), "BTC_USDC": Decimal(60000)}
 QUIET_TIMEOUT_S: Final = 180.0
+READY_TIMEOUT_S: Final = 180.0  # for a restarted Redis or PostgreSQL to answer
 # A depth diff or trade id missed while the WebSocket server had lost Redis is forgiven if a
 # fresh depth snapshot (the server's "resynchronise") follows within this many seconds.
 RESYNC_WINDOW_S: Final = 15.0
@@ -106,6 +107,9 @@ class Chaos:
         killed = monitoring.kill(self.run, name)
         began = time.monotonic()
         self.kills[name] += 1
+        # Reaped at once when it was one this soak started: PostgreSQL refuses to start while
+        # the pid in its lock file exists, and an unreaped child's does.
+        self.reap()
         for attempt in range(60):
             popen = monitoring.revive(self.run, killed)
             self.revived.append(popen)
@@ -113,18 +117,21 @@ class Chaos:
                 break
             # PostgreSQL refuses to start while the killed server's backends still hold its
             # shared memory; they leave within moments.
-            say(f"  {name} did not come back (attempt {attempt + 1}): again")
+            say(f"  {name} exited at start (attempt {attempt + 1}): again")
             time.sleep(0.5)
         else:
             raise AssertionError(f"{name} never came back: see {killed.record['log']}")
         self.restart_s[name].append(time.monotonic() - began)
+
+    def reap(self) -> None:
         for popen in self.revived:
-            popen.poll()  # reap the ones killed again
+            popen.poll()
 
     def ready(self, name: str, popen: subprocess.Popen[bytes]) -> bool:
-        """Redis and PostgreSQL have no health URL: up once they answer (revive waited for
-        the others' health checks)."""
-        deadline = time.monotonic() + 30
+        """Up once it answers (revive waited for the health check of those that have one;
+        Redis and PostgreSQL are asked); False if it exited. A server that neither answers
+        nor exits (a crash recovery on a loaded machine) is waited for, never doubled."""
+        deadline = time.monotonic() + READY_TIMEOUT_S
         while time.monotonic() < deadline:
             if popen.poll() is not None:
                 return False
@@ -141,7 +148,7 @@ class Chaos:
             else:
                 return True
             time.sleep(0.2)
-        return False
+        raise AssertionError(f"{name} runs but does not answer after {READY_TIMEOUT_S:.0f}s")
 
 
 def dead(run: StackRun, *, besides: Sequence[str] = ()) -> list[str]:
@@ -800,13 +807,13 @@ async def soak(run: StackRun, config: Soak, revived: list[subprocess.Popen[bytes
         say(f"{len(traders)} traders signed up and funded; trading and killing")
         started = time.monotonic()
         until = time.perf_counter() + config.seconds
-        killing = asyncio.create_task(chaos.loop(started + config.seconds))
-        await asyncio.gather(*(
-            load.trade(api, t, markets[MARKETS[t.index % 2]], mids[MARKETS[t.index % 2]], until,
-                       figures)
-            for t in traders
-        ))  # fmt: skip
-        await killing
+        # A failure of the killer (a process that died by itself, or does not come back)
+        # ends the soak at once.
+        async with asyncio.TaskGroup() as group:
+            group.create_task(chaos.loop(started + config.seconds))
+            for t in traders:
+                market = MARKETS[t.index % 2]
+                group.create_task(load.trade(api, t, markets[market], mids[market], until, figures))
         # The market maker requotes for ever: stopped, as `down` stops it, the stack goes quiet.
         say(f"trading stopped after {time.monotonic() - started:.0f}s; stopping the market "
             "maker; waiting for quiet")  # fmt: skip
