@@ -40,6 +40,11 @@ class MarketDirectory:
                 break
         return self.ready.get(symbol)
 
+    def unsure(self, symbol: str) -> bool:
+        """Whether a market that is not ready may still be one: it is listed (its channels
+        are not confirmed: Redis is away), or the registry has not been read yet."""
+        return symbol in self.listed or self.last_refresh == -math.inf
+
     def set_ready(self, market: MarketSpec) -> None:
         self.ready[market.symbol] = market
         self._notify()

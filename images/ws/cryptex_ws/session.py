@@ -217,6 +217,12 @@ class Session:
                     )
             elif stream.market not in markets:
                 market = await ctx.markets.market(stream.market)
+                if market is None and ctx.markets.unsure(stream.market):
+                    # Listed, but Redis is away (or the registry not read yet): not unknown.
+                    raise RequestError(
+                        Code.INTERNAL, f"{stream.market}: market data unavailable; try again",
+                        request.id,
+                    )  # fmt: skip
                 if market is None:
                     raise RequestError(
                         Code.BAD_SYMBOL, f"unknown market {stream.market}", request_id
