@@ -52,6 +52,7 @@ READY_TIMEOUT_S: Final = 180.0  # for a restarted Redis or PostgreSQL to answer
 # fresh depth snapshot (the server's "resynchronise") follows within this many seconds.
 RESYNC_WINDOW_S: Final = 15.0
 OPEN: Final = ("NEW", "PARTIALLY_FILLED")
+TRY_AGAIN: Final = -1000  # the WebSocket server's "market data unavailable; try again"
 DEPTH_LEVELS: Final = 100  # levels a side that GET /api/v1/depth gives at most
 _events: Final = msgspec.msgpack.Decoder(list[Event])
 Level = tuple[str, Decimal]  # a depth level: side ("bids" or "asks"), price
@@ -253,6 +254,7 @@ class Session:
     buffered: dict[str, list[dict[str, Any]]] = field(default_factory=lambda: defaultdict(list))
     connected: bool = True
     ended: float | None = None
+    errors: list[str] = field(default_factory=list)  # error messages but "try again"
 
     @property
     def name(self) -> str:
@@ -299,7 +301,7 @@ class Session:
     def problems(self) -> list[str]:
         """Trade ids that skipped or came again, and depth updates that broke their sequence,
         unless the server said to resynchronise (a fresh snapshot) or the connection ended."""
-        found = []
+        found = [f"{self.name}: {error}" for error in self.errors]
         for market, seen in self.trades.items():
             for (before, _), (after, when) in itertools.pairwise(seen):
                 if after == before + 1:
@@ -380,7 +382,9 @@ class Watchers:
             elif kind == "depth":
                 session.on_depth(market, message["data"], now)
             elif "error" in message:
-                raise AssertionError(f"{session.name}: {message}")
+                if message["error"]["code"] != TRY_AGAIN:
+                    session.errors.append(str(message))
+                return  # connects and subscribes again
 
 
 # ------------------------------------------------------------------ the checks
@@ -764,10 +768,11 @@ async def wait_quiet(run: StackRun, tail: Tail, markets: Sequence[str]) -> None:
                                       (keys.events(market), keys.EVENTS_GROUP)):  # fmt: skip
                     info = {g["name"].decode(): g for g in await client.xinfo_groups(stream)}
                     state = info.get(group)
-                    if state is None or state["pending"] or state.get("lag"):
-                        waiting.append(
-                            f"{stream} {group}: {state and (state['pending'], state.get('lag'))}"
-                        )
+                    newest = (await client.xinfo_stream(stream))["last-generated-id"]
+                    # Not XINFO's `lag`: after Redis restarts it stays thousands of entries
+                    # behind a group that has read every one (`entries-read` falls behind).
+                    if state is None or state["pending"] or state["last-delivered-id"] != newest:
+                        waiting.append(f"{stream} {group}: {state}, newest {newest!r}")
             if not waiting and await tail.caught_up(client):
                 await asyncio.sleep(2)  # the last WebSocket messages in flight
                 return
