@@ -221,7 +221,7 @@ class Session:
                     # Listed, but Redis is away (or the registry not read yet): not unknown.
                     raise RequestError(
                         Code.INTERNAL, f"{stream.market}: market data unavailable; try again",
-                        request.id,
+                        request_id,
                     )  # fmt: skip
                 if market is None:
                     raise RequestError(
