@@ -39,7 +39,7 @@ from websockets.exceptions import WebSocketException
 from bench import load
 from cryptex import keys
 from cryptex.klines import INTERVALS_MS
-from cryptex.wire import Event, TradeExecuted
+from cryptex.wire import Event, OrderStatus, TradeExecuted
 from tests.e2e import monitoring
 from tests.e2e.harness import ROOT, StackRun
 
@@ -51,7 +51,7 @@ READY_TIMEOUT_S: Final = 180.0  # for a restarted Redis or PostgreSQL to answer
 # A depth diff or trade id missed while the WebSocket server had lost Redis is forgiven if a
 # fresh depth snapshot (the server's "resynchronise") follows within this many seconds.
 RESYNC_WINDOW_S: Final = 15.0
-OPEN: Final = ("NEW", "PARTIALLY_FILLED")
+OPEN: Final = frozenset(status.value for status in OrderStatus if status.is_open)
 TRY_AGAIN: Final = -1000  # the WebSocket server's "market data unavailable; try again"
 DEPTH_LEVELS: Final = 100  # levels a side that GET /api/v1/depth gives at most
 _events: Final = msgspec.msgpack.Decoder(list[Event])
