@@ -13,7 +13,10 @@ setup
     `--traders` accounts (default 50) sign up and sign in (`POST /api/v1/signup`, `/signin`), and
     the bootstrap admin funds each with 10,000,000 USDC and 100,000 SOL
     (`POST /api/v1/admin/deposits`): no order is ever short of funds. A short closed-loop
-    warm-up (`--warmup` seconds, 32 clients) opens connections and fills the book.
+    warm-up (`--warmup` seconds, 32 clients) opens connections and fills the book; then one
+    signed order of each trader's (the API reads and decrypts a key at its first use, once per
+    process) and the same warm-up through the signed route, so neither route's figures carry
+    a one-time cost.
 
 orders
     Valid SOL_USDC limit orders around a mid of 150.00 USDC (15,000 ticks), each from a trader
@@ -36,10 +39,11 @@ max rate (closed loop)
     `--clients` (default 64) clients each send an order as soon as their previous answer
     arrives, for `--seconds`: orders per second (2xx answers over the phase's wall time) and
     the latency percentiles (send to answer). `--py-spy` samples the API process with py-spy
-    (from the venv, 200 Hz, non-blocking) during this phase and prints where its event-loop
-    thread's time goes, as shares of that thread's non-idle samples: own time by package and
-    by function, and time including callees; the samples of worker threads (the thread pool
-    that runs sync dependencies) are counted apart. `--keep-logs` keeps the raw profile.
+    (from the venv, 200 Hz, non-blocking) during this phase and the signed one, and prints
+    for each where its event-loop thread's time goes, as shares of that thread's non-idle
+    samples: own time by package and by function, and time including callees; the samples of
+    worker threads (the thread pool that runs sync dependencies) are counted apart.
+    `--keep-logs` keeps the raw profiles.
 
 signed (closed loop through the Binance-compatible route)
     The same closed loop to `POST /api/v3/order`: each trader has an HMAC API key, each order
@@ -840,6 +844,52 @@ def py_spy_report(raw_path: Path, top: int) -> dict[str, Any]:
     }
 
 
+async def start_profiler(
+    args: argparse.Namespace, stack: Stack, phase: str
+) -> subprocess.Popen[bytes] | None:
+    """py-spy recording the API for the coming closed loop of `phase`, with `--py-spy`."""
+    if not args.py_spy:
+        return None
+    binary = py_spy_binary()
+    if binary is None:
+        raise SystemExit("--py-spy: py-spy is not installed (.venv/bin/pip install py-spy)")
+    profiler = subprocess.Popen(
+        [binary, "record", "--pid", str(stack.pids()["api"]), "--format", "raw",
+         "--output", str(stack.logs / f"api-py-spy-{phase}.txt"),
+         "--duration", str(max(1, int(args.seconds))), "--rate", "200", "--nonblocking"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    await asyncio.sleep(0.5)  # py-spy attaches
+    return profiler
+
+
+async def finish_profile(
+    profiler: subprocess.Popen[bytes] | None, args: argparse.Namespace, stack: Stack,
+    phase: str, profiles: dict[str, Any],
+) -> None:  # fmt: skip
+    """Wait for the phase's py-spy and print where the API's time went (into `profiles`)."""
+    if profiler is None:
+        return
+    await asyncio.to_thread(profiler.wait, args.seconds + 30)
+    raw_profile = stack.logs / f"api-py-spy-{phase}.txt"
+    if not raw_profile.exists():
+        log("py-spy wrote no profile (ptrace not permitted?)")
+        return
+    report = py_spy_report(raw_profile, 25)
+    profiles[phase] = report
+    log(
+        f"py-spy on the API during the {phase} closed loop: {report['samples']:,} samples of "
+        f"the event-loop thread, {report.get('worker_thread_samples', 0):,} of worker "
+        "threads (not counted in the shares)"
+    )
+    for title in ("own_by_package", "own", "inclusive"):
+        log(f"  {title.replace('_', ' ')} (share of the event-loop thread's samples):")
+        for name, share in report.get(title, []):
+            log(f"    {share:7.1%}  {name}")
+    for name, count in report.get("worker_threads_own", []):
+        log(f"  worker threads: {count:,} samples in {name}")
+
+
 # ------------------------------------------------------------------ main
 
 
@@ -868,6 +918,18 @@ async def measure(args: argparse.Namespace, stack: Stack, http: Http) -> dict[st
         log(
             f"warm-up: {len(tally.latencies):,} orders in {wall:.1f} s, p50 "
             f"{pct_ms(tally.latencies, 50)} ms, errors {dict(tally.errors)}"
+        )
+        first, first_rng = Tally(), random.Random(args.seed + 5)
+        await asyncio.gather(*(
+            send_order(http, first, trader, signed_order_body(first_rng, trader.secret),
+                       time.perf_counter(), signed=True)
+            for trader in traders
+        ))  # fmt: skip
+        tally, wall = await closed_loop(http, traders, args.seed + 4, 32, args.warmup, signed=True)
+        log(
+            f"signed warm-up: one order of each trader's, then {len(tally.latencies):,} orders "
+            f"in {wall:.1f} s, p50 {pct_ms(tally.latencies, 50)} ms, errors "
+            f"{dict(first.errors + tally.errors)}"
         )
 
     rates: list[dict[str, Any]] = []
@@ -901,19 +963,7 @@ async def measure(args: argparse.Namespace, stack: Stack, http: Http) -> dict[st
         log_errors(tally)
 
     await asyncio.sleep(0.5)
-    profiler: subprocess.Popen[bytes] | None = None
-    raw_profile = stack.logs / "api-py-spy.txt"
-    if args.py_spy:
-        binary = py_spy_binary()
-        if binary is None:
-            raise SystemExit("--py-spy: py-spy is not installed (.venv/bin/pip install py-spy)")
-        profiler = subprocess.Popen(
-            [binary, "record", "--pid", str(stack.pids()["api"]), "--format", "raw",
-             "--output", str(raw_profile), "--duration", str(max(1, int(args.seconds))),
-             "--rate", "200", "--nonblocking"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
-        await asyncio.sleep(0.5)  # py-spy attaches
+    profiler = await start_profiler(args, stack, "native")
     meter.start()
     tally, wall = await closed_loop(http, traders, args.seed + 2, args.clients, args.seconds)
     used = meter.stop()
@@ -936,8 +986,12 @@ async def measure(args: argparse.Namespace, stack: Stack, http: Http) -> dict[st
     log(cpu_line(used))
     log_errors(tally)
 
+    profiles: dict[str, Any] = {}
+    await finish_profile(profiler, args, stack, "native", profiles)
+
     # The same closed loop through the Binance route: signed form bodies, FULL answers.
     await asyncio.sleep(0.5)
+    profiler = await start_profiler(args, stack, "signed")
     meter.start()
     tally, wall = await closed_loop(
         http, traders, args.seed + 3, args.clients, args.seconds, signed=True
@@ -967,24 +1021,9 @@ async def measure(args: argparse.Namespace, stack: Stack, http: Http) -> dict[st
         "rates": rates, "max_rate": max_rate, "cpu_s": cpu, "signed_max_rate": signed_rate,
         "signed_cpu_ratio": ratio,
     }  # fmt: skip
-    if profiler is not None:
-        await asyncio.to_thread(profiler.wait, args.seconds + 30)
-        if raw_profile.exists():
-            report = py_spy_report(raw_profile, 25)
-            result["profile"] = report
-            log(
-                f"py-spy on the API during the closed loop: {report['samples']:,} samples of "
-                f"the event-loop thread, {report.get('worker_thread_samples', 0):,} of worker "
-                "threads (not counted in the shares)"
-            )
-            for title in ("own_by_package", "own", "inclusive"):
-                log(f"  {title.replace('_', ' ')} (share of the event-loop thread's samples):")
-                for name, share in report.get(title, []):
-                    log(f"    {share:7.1%}  {name}")
-            for name, count in report.get("worker_threads_own", []):
-                log(f"  worker threads: {count:,} samples in {name}")
-        else:
-            log("py-spy wrote no profile (ptrace not permitted?)")
+    await finish_profile(profiler, args, stack, "signed", profiles)
+    if profiles:
+        result["profiles"] = profiles
     return result
 
 
@@ -1004,7 +1043,7 @@ def main() -> None:
     parser.add_argument("--client", choices=sorted(CLIENTS), default="raw")
     parser.add_argument("--appendfsync", choices=("always", "everysec"), default="always")
     parser.add_argument("--warmup", type=float, default=2.0, help="seconds; 0 skips it")
-    parser.add_argument("--py-spy", action="store_true", help="profile the API (max rate)")
+    parser.add_argument("--py-spy", action="store_true", help="profile the API (both closed loops)")
     parser.add_argument("--keep-logs", action="store_true")
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
@@ -1061,8 +1100,8 @@ def main() -> None:
         "max_rate_detail": figures["max_rate"],
         "signed_max_rate_detail": figures["signed_max_rate"],
     }
-    if "profile" in figures:
-        result["api_profile"] = figures["profile"]
+    if "profiles" in figures:
+        result["api_profiles"] = figures["profiles"]
     print(json.dumps(result))
 
 
