@@ -3,6 +3,11 @@ facade and the WebSocket API): the key's record from Redis, its HMAC secret decr
 signature verified (HMAC-SHA256 in hex, or Ed25519 in base64), `timestamp` inside `recvWindow`,
 and a signature accepted once (the same request again is a replay).
 
+Each process keeps the keys it has used, parsed and decrypted; every signed request still asks
+Redis whether its key exists, in the same atomic call that marks its signature seen (`admit`,
+batched with the other requests of the same event-loop turn), so a revoke holds at once in every
+process and a replay sent to any of them is refused.
+
 A refusal is a `SigningError` with Binance's code and words (ccxt maps them to its exception
 classes); each edge puts it in its own envelope. Never log a secret, a signature or a payload
 that carries one."""
@@ -27,6 +32,8 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
 from cryptex import keys
+from cryptex.ledger.batcher import ScriptBatcher
+from cryptex.ledger.scripts import Call
 from cryptex.redis_replies import as_text
 
 DEFAULT_RECV_WINDOW_MS: Final = 5_000
@@ -35,15 +42,32 @@ FUTURE_ALLOWANCE_MS: Final = 1_000  # how far ahead of the server a timestamp ma
 MAX_KEY_LENGTH: Final = 128
 MAX_SIGNATURE_LENGTH: Final = 256
 READ, TRADE = "read", "trade"
-# Decrypted HMAC secrets by their ciphertext: decrypting costs more than the rest of checking
-# a signature. Bounded; a revoked key is gone from Redis, so its cached secret is never used.
-_MAX_CACHED_SECRETS: Final = 10_000
-# A signed request's key and the first sighting of its signature, in one call: the record
-# (empty when there is no such key) and whether the signature is new.
-_LOOKUP = """
-local first = redis.call('SET', KEYS[2], 1, 'NX', 'PX', ARGV[1])
-return {redis.call('HGETALL', KEYS[1]), first and 1 or 0}
-"""
+# Parsed keys by their id: reading and decrypting a key costs more than the rest of checking
+# a signature. Bounded; a revoked key is refused by `admit` and dropped from here.
+_MAX_CACHED_KEYS: Final = 10_000
+
+
+class Admission(IntEnum):
+    """What `admit` found: the key gone (revoked), or the signature new or seen before."""
+
+    REVOKED = 0
+    FIRST = 1
+    REPLAYED = 2
+
+
+class _InlineScript:
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.sha = hashlib.sha1(source.encode()).hexdigest()  # what SCRIPT LOAD answers
+
+
+# The key still exists, and the first sighting of the signature, in one atomic call: a revoke
+# either comes before it (refused) or after (the request was admitted before the revoke).
+_ADMIT: Final = _InlineScript(f"""
+if redis.call('EXISTS', KEYS[1]) == 0 then return {Admission.REVOKED:d} end
+if redis.call('SET', KEYS[2], 1, 'NX', 'PX', ARGV[1]) then return {Admission.FIRST:d} end
+return {Admission.REPLAYED:d}
+""")
 
 
 class SigningCode(IntEnum):
@@ -92,17 +116,16 @@ class ApiKey:
     account: int
     permissions: frozenset[str]
     type: str
-    secret: bytes  # the HMAC secret, or the Ed25519 public key's PEM
+    secret: bytes  # the HMAC secret (empty for an Ed25519 key)
+    public_key: Ed25519PublicKey | None = None  # an Ed25519 key's
 
     def verifies(self, payload: bytes, signature: str) -> bool:
         """Whether `signature` signs `payload`: HMAC-SHA256 in hex, or Ed25519 in base64."""
-        if self.type == "HMAC":
+        if self.public_key is None:
             expected = hmac.new(self.secret, payload, hashlib.sha256).hexdigest()
             return hmac.compare_digest(expected, signature.lower())
         try:
-            public = load_pem_public_key(self.secret)
-            assert isinstance(public, Ed25519PublicKey)
-            public.verify(base64.b64decode(signature, validate=True), payload)
+            self.public_key.verify(base64.b64decode(signature, validate=True), payload)
         except (InvalidSignature, binascii.Error, ValueError):
             return False
         return True
@@ -150,31 +173,49 @@ def fernet_key(secret: str) -> bytes:
 
 
 class ApiKeyRecords:
-    """Reads API keys from Redis (`keys.api_key`) on every check, so a revoke holds at once in
-    every process; `encryption_secret` must be the same in every one of them."""
+    """API keys from Redis (`keys.api_key`), kept once read; `encryption_secret` must be the
+    same in every process."""
 
     def __init__(self, client: redis.asyncio.Redis, encryption_secret: str) -> None:
         self._client = client
         self._fernet = Fernet(fernet_key(encryption_secret))
-        self._secrets: dict[bytes, bytes] = {}
-        self._lookup = client.register_script(_LOOKUP)
+        self._known: dict[str, ApiKey] = {}
+        # Requests of one event-loop turn are admitted in one pipeline.
+        self._admit = ScriptBatcher(client, _ADMIT)
 
     async def get(self, key: str) -> ApiKey | None:
-        """The key, without a signature (routes that need only the key, as Binance's user data
-        stream routes)."""
-        raw = await self._client.hgetall(keys.api_key(key))
-        return self._parse(key, cast(dict[bytes, bytes], raw))
+        """The key as Redis holds it now, without a signature (routes that need only the key, as
+        Binance's user data stream routes); None if there is no such key."""
+        raw = cast(dict[bytes, bytes], await self._client.hgetall(keys.api_key(key)))
+        if not raw:
+            self.forget(key)
+            return None
+        known = self._known.get(key)
+        return known if known is not None else self._keep(self._parse(key, raw))
 
-    async def signed_with(
-        self, key: str, signature: str, window_ms: int
-    ) -> tuple[ApiKey | None, bool]:
-        """The key (None if there is none) and whether this is the first request with this
-        signature within `window_ms`."""
-        flat, first = await self._lookup(
-            keys=[keys.api_key(key), keys.signature_seen(key, signature)], args=[window_ms]
-        )
-        record = dict(zip(flat[::2], flat[1::2], strict=True))
-        return self._parse(key, record), bool(first)
+    async def find(self, key: str) -> ApiKey | None:
+        """The key, from this process's cache or from Redis; None if there is no such key. Only
+        `admit` tells whether a cached key is still valid."""
+        known = self._known.get(key)
+        if known is not None:
+            return known
+        raw = cast(dict[bytes, bytes], await self._client.hgetall(keys.api_key(key)))
+        return self._keep(self._parse(key, raw)) if raw else None
+
+    async def admit(self, api_key: ApiKey, signature: str, window_ms: int) -> Admission:
+        """Whether the key still exists and this is the first request with this signature
+        within `window_ms` (the mark is kept that long)."""
+        admission = Admission(int(await self._admit(Call(
+            [keys.api_key(api_key.key), keys.signature_seen(api_key.key, signature)],
+            [window_ms],
+        ))))  # fmt: skip
+        if admission is Admission.REVOKED:
+            self.forget(api_key.key)
+        return admission
+
+    def forget(self, key: str) -> None:
+        """Drop a key this process kept (it was revoked)."""
+        self._known.pop(key, None)
 
     async def verify(
         self,
@@ -192,43 +233,42 @@ class ApiKeyRecords:
         if not signature:
             raise mandatory("signature")
         window = check_timestamp(params, now_ms)
-        # The signature stays marked while the timestamp is acceptable: past that,
-        # check_timestamp refuses the request anyway.
-        api_key, first = await self.signed_with(
-            key, signature[:MAX_SIGNATURE_LENGTH], window + FUTURE_ALLOWANCE_MS
-        )
+        api_key = await self.find(key)
         if api_key is None:
             raise rejected_key()
         if not api_key.verifies(payload, signature):
             raise _bad(SigningCode.BAD_SIGNATURE, "Signature for this request is not valid.")
-        if not first:
+        if trade and TRADE not in api_key.permissions:
+            raise rejected_key()
+        # Only a well-signed request is marked: nobody else can fill the marks. A mark stays
+        # while the timestamp is acceptable: past that, check_timestamp refuses the request.
+        admission = await self.admit(
+            api_key, signature[:MAX_SIGNATURE_LENGTH], window + FUTURE_ALLOWANCE_MS
+        )
+        if admission is Admission.REVOKED:
+            raise rejected_key()
+        if admission is Admission.REPLAYED:
             raise _bad(
                 SigningCode.TIMESTAMP_OUTSIDE_WINDOW,
                 "This request was already received: a signed request is accepted once.",
             )
-        if trade and TRADE not in api_key.permissions:
-            raise rejected_key()
         return api_key
 
     def encrypt(self, secret: str) -> bytes:
         return self._fernet.encrypt(secret.encode())
 
-    def _parse(self, key: str, raw: Mapping[bytes, bytes]) -> ApiKey | None:
-        if not raw:
-            return None
+    def _keep(self, api_key: ApiKey) -> ApiKey:
+        if len(self._known) >= _MAX_CACHED_KEYS:
+            self._known.clear()
+        self._known[api_key.key] = api_key
+        return api_key
+
+    def _parse(self, key: str, raw: Mapping[bytes, bytes]) -> ApiKey:
         kind = as_text(raw[b"type"])
-        stored = raw[b"secret"]
+        account = int(raw[b"account"])
+        permissions = frozenset(as_text(raw[b"permissions"]).split(","))
         if kind == "HMAC":
-            secret = self._secrets.get(stored)
-            if secret is None:
-                secret = self._fernet.decrypt(stored)
-                if len(self._secrets) >= _MAX_CACHED_SECRETS:
-                    self._secrets.clear()
-                self._secrets[stored] = secret
-        else:
-            secret = stored
-        return ApiKey(
-            key=key, account=int(raw[b"account"]),
-            permissions=frozenset(as_text(raw[b"permissions"]).split(",")), type=kind,
-            secret=secret,
-        )  # fmt: skip
+            return ApiKey(key, account, permissions, kind, self._fernet.decrypt(raw[b"secret"]))
+        public = load_pem_public_key(raw[b"secret"])
+        assert isinstance(public, Ed25519PublicKey)  # only such keys are stored
+        return ApiKey(key, account, permissions, kind, b"", public)

@@ -1,8 +1,9 @@
 """API keys for programs (the Binance-compatible API): created, listed and revoked with a bearer
 token; a request signed with one acts for its account.
 
-A key lives in Redis (`keys.api_key`), read on every signed request, so a revoke holds at once
-in every API process. An HMAC secret is stored encrypted (Fernet, its key derived from the
+A key lives in Redis (`keys.api_key`); each process keeps the keys it has used, and every signed
+request asks Redis whether its key still exists (`cryptex.signing`), so a revoke holds at once in
+every API process. An HMAC secret is stored encrypted (Fernet, its key derived from the
 settings) and shown once, at creation; an Ed25519 key stores only the public key. Never log a
 secret, a signature or a payload that carries one."""
 
@@ -113,6 +114,7 @@ class ApiKeys(ApiKeyRecords):
             pipe.delete(keys.api_key(key))
             pipe.srem(keys.account_api_keys(account), key)
             await pipe.execute()
+        self.forget(key)
         return True
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
@@ -39,6 +40,7 @@ class MarketCache:
         self._markets: dict[str, MarketSpec] = {}
         self._loaded_at = -_MARKETS_TTL_S
         self._lock = asyncio.Lock()
+        self._indexes: dict[Callable[[MarketSpec], str], tuple[object, dict[str, MarketSpec]]] = {}
 
     async def all(self) -> dict[str, MarketSpec]:
         if time.monotonic() - self._loaded_at >= _MARKETS_TTL_S:
@@ -48,6 +50,15 @@ class MarketCache:
                     self._markets = registry.parse_all(raw)
                     self._loaded_at = time.monotonic()
         return self._markets
+
+    async def by(self, name: Callable[[MarketSpec], str]) -> dict[str, MarketSpec]:
+        """The listed markets by another name of theirs (`name(market)`), built once a refresh."""
+        markets = await self.all()
+        index = self._indexes.get(name)
+        if index is None or index[0] is not markets:
+            index = (markets, {name(market): market for market in markets.values()})
+            self._indexes[name] = index
+        return index[1]
 
     async def get(self, symbol: str) -> MarketSpec:
         try:

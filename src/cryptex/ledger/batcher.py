@@ -3,12 +3,23 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Any, Protocol
 
 import redis.asyncio
 import redis.exceptions
 
-from cryptex.ledger.scripts import Call, LuaScript
+from cryptex.ledger.scripts import Call
+
+
+class Script(Protocol):
+    """A Lua script as the batcher sends it: its text, and the SHA1 that SCRIPT LOAD answers
+    (a ledger `LuaScript`, or another module's own script)."""
+
+    @property
+    def source(self) -> str: ...
+
+    @property
+    def sha(self) -> str: ...
 
 
 class ScriptBatcher:
@@ -20,7 +31,7 @@ class ScriptBatcher:
     abandons only its own answer, never the batch. Every call is answered: with its reply, or
     with the error the batch met (a lost connection fails the whole batch)."""
 
-    def __init__(self, client: redis.asyncio.Redis, script: LuaScript) -> None:
+    def __init__(self, client: redis.asyncio.Redis, script: Script) -> None:
         self._client = client
         self._script = script
         self._waiting: list[tuple[Call, asyncio.Future[Any]]] = []

@@ -8,8 +8,9 @@ Refusals carry Binance's codes and words (ccxt maps them to its exception classe
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
-from urllib.parse import parse_qsl, unquote
+from urllib.parse import unquote, unquote_plus
 
 from fastapi import Request
 
@@ -47,6 +48,25 @@ def without_signature(part: str) -> tuple[str, str | None]:
     return "&".join(kept), signature
 
 
+def _pairs(part: str) -> Iterator[tuple[str, str]]:
+    """The name=value pairs of a query string or form body, as `parse_qsl` with blank values
+    kept reads them; only pairs with an escape are unquoted (a signed order has none)."""
+    for item in part.split("&"):
+        if not item:
+            continue
+        name, _, value = item.partition("=")
+        if "%" in item or "+" in item:
+            name, value = unquote_plus(name), unquote_plus(value)
+        yield name, value
+
+
+def _ascii(raw: bytes, what: str) -> str:
+    try:
+        return raw.decode("ascii")
+    except UnicodeDecodeError:
+        raise bad_request(Code.ILLEGAL_PARAMETER, f"{what}: illegal characters") from None
+
+
 def _form(raw: bytes, content_type: str | None) -> str:
     if not raw:
         return ""
@@ -56,10 +76,7 @@ def _form(raw: bytes, content_type: str | None) -> str:
         raise bad_request(
             Code.ILLEGAL_PARAMETER, "a signed request's body is application/x-www-form-urlencoded"
         )
-    try:
-        return raw.decode("ascii")
-    except UnicodeDecodeError:
-        raise bad_request(Code.ILLEGAL_PARAMETER, "body: illegal characters") from None
+    return _ascii(raw, "body")
 
 
 async def signed(request: Request, ctx: ApiContext, *, trade: bool) -> Signed:
@@ -69,13 +86,15 @@ async def signed(request: Request, ctx: ApiContext, *, trade: bool) -> Signed:
         check_key_format(key)
     except SigningError as refused:
         raise refusal(refused) from None
-    query, in_query = without_signature(request.url.query)
+    # The raw query string, as the client signed it (request.url would rebuild the whole URL).
+    query, in_query = without_signature(_ascii(request.scope["query_string"], "query string"))
     body, in_body = without_signature(
         _form(await request.body(), request.headers.get("content-type"))
     )
     signature = unquote(in_query or in_body or "")
-    params = dict(parse_qsl(query, keep_blank_values=True))
-    params.update(parse_qsl(body, keep_blank_values=True))
+    params = dict(_pairs(query))
+    if body:
+        params.update(_pairs(body))
     try:
         api_key = await ctx.api_keys.verify(
             key, (query + body).encode(), signature, params, time.time_ns() // 1_000_000,

@@ -92,7 +92,7 @@ def now_ms() -> int:
 
 async def _markets(ctx: ApiContext) -> dict[str, MarketSpec]:
     """The listed markets by Binance symbol (SOLUSDC)."""
-    return {translate.symbol_id(m): m for m in (await ctx.markets.all()).values()}
+    return await ctx.markets.by(translate.symbol_id)
 
 
 async def _market(ctx: ApiContext, symbol: str | None) -> MarketSpec:
