@@ -146,12 +146,12 @@ def _refusal(outcome: PlaceOutcome, command: PlaceOrder, market: MarketSpec) -> 
     )
 
 
-async def place_order(
-    request: OrderRequest, who: Principal = Depends(principal), ctx: ApiContext = Depends(context)
-) -> OrderOut:
-    """Place an order. Answers with the engine's outcome (`fills` included), or, if the engine
-    is slower than the reply timeout, with the order's state then: it exists either way."""
-    ctx.order_limiter.take(who.account)
+async def order_command(
+    request: OrderRequest, account: int, ctx: ApiContext, *, placing: bool
+) -> tuple[MarketSpec, PlaceOrder]:
+    """The market and the command of an order request, checked against the market's state and
+    filters (a market order against the depth now): everything placing it does but the place.
+    Only a command `placing` gets an order id (and this process's reply channel)."""
     market = await ctx.markets.get(request.market)
     if not market.trading_state.accepts_orders:
         raise bad_request(
@@ -176,10 +176,10 @@ async def place_order(
     elif is_market:
         best = translate.best_opposite_price(side, await depth_snapshot(ctx, market.symbol))
         protection = translate.protection_price(side, best, ctx.settings.market_order_band_bps)
-    order_id = await ctx.order_ids.next()
+    order_id = await ctx.order_ids.next() if placing else 0
     command = translate.place_order(
-        request, market, order_id=order_id, account=who.account, ts=now_ms(),
-        reply_to=ctx.replies.instance, protection_price=protection, best=best,
+        request, market, order_id=order_id, account=account, ts=now_ms(),
+        reply_to=ctx.replies.instance if placing else "", protection_price=protection, best=best,
     )  # fmt: skip
     try:
         # A market order is judged where it fills first, a stop-market one at its stop price.
@@ -189,7 +189,17 @@ async def place_order(
         )  # fmt: skip
     except FilterError as error:
         raise bad_request(Code.FILTER_FAILURE, str(error), error.filter) from None
+    return market, command
 
+
+async def place_order(
+    request: OrderRequest, who: Principal = Depends(principal), ctx: ApiContext = Depends(context)
+) -> OrderOut:
+    """Place an order. Answers with the engine's outcome (`fills` included), or, if the engine
+    is slower than the reply timeout, with the order's state then: it exists either way."""
+    ctx.order_limiter.take(who.account)
+    market, command = await order_command(request, who.account, ctx, placing=True)
+    order_id = command.order_id
     future = ctx.replies.expect(order_id)
     try:
         result = await ctx.ledger.place(market, command)
@@ -209,6 +219,7 @@ async def place_order(
         return _out(record, market, None)
     assert result.command is not None  # placed
     if reply.status is OrderStatus.REJECTED and reply.reason in _STOP_REFUSALS:
+        kind, side = translate.order_type_of(request), translate.side_of(request.side)
         raise _stop_refusal(market, kind, side, RejectReason(reply.reason), None)
     return translate.order_out(_settled(result.command, market, reply), market, reply.fills)
 

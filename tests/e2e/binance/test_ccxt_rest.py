@@ -109,7 +109,8 @@ async def test_trading(stack: StackRun, exchanges: Callable[..., ccxt.binance]) 
     # a market buy by cost: 100 USDC of Bob's asks at 146 buys 0.684 SOL (whole lots)
     await b.create_order(SYMBOL, "limit", "sell", 2, 146)
     bought = await a.create_market_buy_order_with_cost(SYMBOL, 100)
-    assert (bought["status"], bought["filled"]) == ("closed", 0.684)
+    assert (bought["status"], bought["filled"], bought["cost"]) == ("closed", 0.684, 99.864)
+    assert bought["info"]["origQuoteOrderQty"] == "100.000000"
 
     cancelled = await a.cancel_order(bid["id"], SYMBOL)
     assert cancelled["status"] == "canceled"

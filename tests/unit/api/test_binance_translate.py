@@ -4,15 +4,15 @@ lots, exchangeInfo's filters, and the wording of refusals."""
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import parse_qsl
 
 import pytest
 import yaml
 
 from cryptex.markets import MarketSpec
 from cryptex.signing import SigningCode, SigningError, check_timestamp
-from cryptex.wire import DepthSnapshot, PriceLevel, Side
 from cryptex_api.binance import translate
-from cryptex_api.binance.auth import without_signature
+from cryptex_api.binance.auth import form_pairs, without_signature
 from cryptex_api.binance.limits import RequestWeights
 from cryptex_api.errors import ApiError, Code
 
@@ -59,15 +59,34 @@ def test_a_timestamp_inside_its_window_gives_the_window() -> None:
     assert check_timestamp({"timestamp": str(NOW - 59_000), "recvWindow": "60000"}, NOW) == 60_000
 
 
-def test_quote_order_qty_buys_whole_lots_level_by_level() -> None:
-    # asks: 1.000 SOL at 150.00, then 2.000 at 151.00 (ticks of 0.01, lots of 0.001)
-    depth = DepthSnapshot(9, [], [PriceLevel(15_000, 1_000), PriceLevel(15_100, 2_000)])
-    usdc = 10**6
-    assert translate.quote_to_lots(SOL, Side.BUY, 150 * usdc, depth) == 1_000
-    # 300 USDC: 150 for the first level, 150 / 151 of a SOL at the next (rounded down to lots)
-    assert translate.quote_to_lots(SOL, Side.BUY, 300 * usdc, depth) == 1_000 + 993
-    assert translate.quote_to_lots(SOL, Side.BUY, 10**9 * usdc, depth) == 3_000  # all of it
-    assert translate.quote_to_lots(SOL, Side.SELL, 300 * usdc, depth) == 0  # no bids
+def test_the_signed_parameters_read_as_parse_qsl_reads_them() -> None:
+    for text in ("symbol=SOLUSDC&side=BUY", "a=1&b=&c&&d=x%20y+z&e=%3D=", "x=1=2", ""):
+        assert list(form_pairs(text)) == parse_qsl(text, keep_blank_values=True), text
+
+
+def test_quote_order_qty_is_the_native_quote_budget() -> None:
+    params = {"symbol": "SOLUSDC", "side": "BUY", "type": "MARKET", "quoteOrderQty": "100"}
+    order = translate.order_request(params, SOL)
+    assert (order.type, order.quantity, order.quote_order_qty, order.market) == (
+        "MARKET", None, "100", "SOL_USDC",
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("params", "code"),
+    [
+        ({"type": "MARKET"}, Code.MANDATORY_PARAMETER),  # neither quantity nor quoteOrderQty
+        ({"type": "MARKET", "quantity": "1", "quoteOrderQty": "100"}, Code.ILLEGAL_PARAMETER),
+        (
+            {"type": "LIMIT", "timeInForce": "GTC", "price": "150", "quoteOrderQty": "100"},
+            Code.ILLEGAL_PARAMETER,
+        ),
+    ],
+)
+def test_an_order_needs_one_amount(params: dict[str, str], code: Code) -> None:
+    with pytest.raises(ApiError) as refused:
+        translate.order_request({"side": "BUY", **params}, SOL)
+    assert refused.value.code == code
 
 
 def test_exchange_info_states_the_market_filters() -> None:
@@ -115,21 +134,22 @@ def test_request_weight_is_counted_per_client_and_refused_past_the_limit() -> No
 
 def test_binance_stop_orders_become_native_stop_requests() -> None:
     params = {"side": "SELL", "type": "STOP_LOSS_LIMIT", "timeInForce": "GTC",
-              "price": "139", "stopPrice": "140"}  # fmt: skip
-    request = translate.order_request(params, SOL, "1.5")
+              "price": "139", "stopPrice": "140", "quantity": "1.5"}  # fmt: skip
+    request = translate.order_request(params, SOL)
     assert (request.type, str(request.price), str(request.stop_price)) == (
         "STOP_LOSS_LIMIT", "139", "140",
     )  # fmt: skip
     market_stop = translate.order_request(
-        {"side": "BUY", "type": "TAKE_PROFIT", "stopPrice": "120"}, SOL, "1"
+        {"side": "BUY", "type": "TAKE_PROFIT", "stopPrice": "120", "quantity": "1"}, SOL
     )
     assert (market_stop.type, market_stop.price) == ("TAKE_PROFIT", None)
     with pytest.raises(ApiError, match="'stopPrice' was not sent"):
-        translate.order_request({"side": "BUY", "type": "STOP_LOSS"}, SOL, "1")
+        translate.order_request({"side": "BUY", "type": "STOP_LOSS", "quantity": "1"}, SOL)
     with pytest.raises(ApiError, match="'timeInForce' was not sent"):
         translate.order_request(
-            {"side": "BUY", "type": "TAKE_PROFIT_LIMIT", "price": "1", "stopPrice": "2"}, SOL, "1"
-        )
+            {"side": "BUY", "type": "TAKE_PROFIT_LIMIT", "price": "1", "stopPrice": "2",
+             "quantity": "1"}, SOL,
+        )  # fmt: skip
 
 
 def test_exchange_info_lists_the_order_types_the_market_takes() -> None:

@@ -48,7 +48,7 @@ def without_signature(part: str) -> tuple[str, str | None]:
     return "&".join(kept), signature
 
 
-def _pairs(part: str) -> Iterator[tuple[str, str]]:
+def form_pairs(part: str) -> Iterator[tuple[str, str]]:
     """The name=value pairs of a query string or form body, as `parse_qsl` with blank values
     kept reads them; only pairs with an escape are unquoted (a signed order has none)."""
     for item in part.split("&"):
@@ -92,9 +92,9 @@ async def signed(request: Request, ctx: ApiContext, *, trade: bool) -> Signed:
         _form(await request.body(), request.headers.get("content-type"))
     )
     signature = unquote(in_query or in_body or "")
-    params = dict(_pairs(query))
+    params = dict(form_pairs(query))
     if body:
-        params.update(_pairs(body))
+        params.update(form_pairs(body))
     try:
         api_key = await ctx.api_keys.verify(
             key, (query + body).encode(), signature, params, time.time_ns() // 1_000_000,

@@ -16,8 +16,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.routing import APIRoute
 
 from cryptex import keys
-from cryptex.markets import FilterError, MarketSpec
-from cryptex.money import MoneyError
+from cryptex.markets import MarketSpec
 from cryptex.wire import PublicTrade, Ticker
 from cryptex_api import market_data, orders, own_trades
 from cryptex_api import translate as native
@@ -97,18 +96,11 @@ async def _markets(ctx: ApiContext) -> dict[str, MarketSpec]:
 
 async def _market(ctx: ApiContext, symbol: str | None) -> MarketSpec:
     if not symbol:
-        raise _mandatory("symbol")
+        raise translate.mandatory("symbol")
     found = (await _markets(ctx)).get(symbol.upper())
     if found is None:
         raise bad_request(Code.BAD_SYMBOL, "Invalid symbol.")
     return found
-
-
-def _mandatory(name: str) -> ApiError:
-    return bad_request(
-        Code.MANDATORY_PARAMETER,
-        f"Mandatory parameter '{name}' was not sent, was empty/null, or malformed.",
-    )
 
 
 async def _selected(ctx: ApiContext, symbol: str | None, symbols: str | None) -> list[MarketSpec]:
@@ -327,50 +319,15 @@ def _response_type(params: dict[str, str]) -> str:
     return kind
 
 
-async def _quantity(ctx: ApiContext, params: dict[str, str], market: MarketSpec) -> str:
-    """The base quantity of an order: `quantity`, or for a MARKET order `quoteOrderQty` as the
-    quantity the book's depth now gives for it."""
-    quantity, quote = params.get("quantity"), params.get("quoteOrderQty")
-    if quantity and quote:
-        raise bad_request(Code.ILLEGAL_PARAMETER, "quantity and quoteOrderQty: send one")
-    if quantity:
-        return quantity
-    if not quote:
-        raise _mandatory("quantity")
-    if params.get("type") != "MARKET":
-        raise bad_request(Code.ILLEGAL_PARAMETER, "quoteOrderQty: only with a MARKET order")
-    try:
-        units = market.quote.to_units(quote, "quoteOrderQty")
-    except MoneyError as error:
-        raise bad_request(Code.FILTER_FAILURE, str(error), "NOTIONAL") from None
-    side = native.side_of(params.get("side", "")) if params.get("side") in ("BUY", "SELL") else None
-    if side is None:
-        raise _mandatory("side")
-    lots = translate.quote_to_lots(
-        market, side, units, await orders.depth_snapshot(ctx, market.symbol)
-    )
-    if not lots:
-        raise bad_request(Code.FILTER_FAILURE, "quoteOrderQty buys no lot now", "NOTIONAL")
-    return market.format_quantity(lots)
-
-
 async def _new_order(request: Request, *, test: bool) -> Response:
     ctx = _context(request)
     call = await signed(request, ctx, trade=True)
     params = call.params
     market = await _market(ctx, params.get("symbol"))
     kind = _response_type(params)
-    order = translate.order_request(params, market, await _quantity(ctx, params, market))
-    if test:
-        command = native.place_order(
-            order, market, order_id=0, account=call.who.account, ts=now_ms(), reply_to="",
-            protection_price=0, best=0,  # its quantity is whole lots already (_quantity)
-        )  # fmt: skip
-        if command.price:  # a MARKET order's notional is judged at the depth when placed
-            try:
-                market.check_order(command.price, command.quantity)
-            except FilterError as error:
-                raise bad_request(Code.FILTER_FAILURE, str(error), error.filter) from None
+    order = translate.order_request(params, market)
+    if test:  # checked as placing it would be, and not placed
+        await orders.order_command(order, call.who.account, ctx, placing=False)
         return _json({})
     out = await orders.place_order(order, call.who, ctx)
     if out.reason == "POST_ONLY_WOULD_TAKE":  # Binance refuses a LIMIT_MAKER that would take
@@ -398,7 +355,7 @@ async def _find(call: Signed, ctx: ApiContext, market: MarketSpec) -> OrderOut:
     elif client_id:
         found = await orders.order_id_of_client_id(ctx, call.who.account, client_id)
     else:
-        raise _mandatory("orderId")
+        raise translate.mandatory("orderId")
     record = await ctx.ledger.order(found) if found is not None else None
     if record is None or record.account != call.who.account or record.market != market.symbol:
         raise bad_request(Code.NO_SUCH_ORDER, "Order does not exist.")

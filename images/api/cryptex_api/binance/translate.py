@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any, Final
 
+from cryptex import signing
 from cryptex.binance import (
     DEFAULT_STP,
     STP_MODES,
@@ -16,6 +17,7 @@ from cryptex.binance import client_order_id as default_client_order_id
 from cryptex.binance import symbol_id as symbol_id  # the routes spell it translate.symbol_id
 from cryptex.markets import MarketSpec
 from cryptex.wire import DepthSnapshot, OrderType, PublicTrade, Side, Ticker
+from cryptex_api.binance.auth import refusal
 from cryptex_api.errors import ApiError, Code, bad_request
 from cryptex_api.models import FillOut, OrderOut, OrderRequest
 from cryptex_api.own_trades import OwnTrade
@@ -107,9 +109,9 @@ def exchange_symbol(market: MarketSpec) -> dict[str, Any]:
     }
 
 
-def order_request(params: dict[str, str], market: MarketSpec, quantity: str) -> OrderRequest:
-    """The native request for Binance's order parameters; `quantity` is the base quantity
-    (given, or what a MARKET order's quoteOrderQty buys now)."""
+def order_request(params: dict[str, str], market: MarketSpec) -> OrderRequest:
+    """The native request for Binance's order parameters: a MARKET order's `quoteOrderQty` is
+    the native order's quote budget (the book spends or receives at most that)."""
     kind = params.get("type", "")
     tif = params.get("timeInForce") or None
     if kind not in ORDER_TYPES:
@@ -117,29 +119,28 @@ def order_request(params: dict[str, str], market: MarketSpec, quantity: str) -> 
             Code.ILLEGAL_PARAMETER, f"Invalid orderType: {kind!r}; one of {ORDER_TYPES}"
         )
     if kind in _TIME_IN_FORCE_TYPES and tif is None:
-        raise bad_request(
-            Code.MANDATORY_PARAMETER,
-            "Mandatory parameter 'timeInForce' was not sent, was empty/null, or malformed.",
-        )
+        raise mandatory("timeInForce")
     if kind not in _TIME_IN_FORCE_TYPES and tif is not None:
         raise bad_request(Code.ILLEGAL_PARAMETER, f"timeInForce: not with a {kind} order")
     if kind not in _PRICELESS_TYPES and not params.get("price"):
-        raise bad_request(
-            Code.MANDATORY_PARAMETER,
-            "Mandatory parameter 'price' was not sent, was empty/null, or malformed.",
-        )
+        raise mandatory("price")
     is_stop = kind.startswith(("STOP_LOSS", "TAKE_PROFIT"))
     if is_stop and not params.get("stopPrice"):
-        raise bad_request(
-            Code.MANDATORY_PARAMETER,
-            "Mandatory parameter 'stopPrice' was not sent, was empty/null, or malformed.",
-        )
+        raise mandatory("stopPrice")
+    quantity, quote = params.get("quantity") or None, params.get("quoteOrderQty") or None
+    if quantity is None and quote is None:
+        raise mandatory("quantity")
+    if quantity is not None and quote is not None:
+        raise bad_request(Code.ILLEGAL_PARAMETER, "quantity and quoteOrderQty: send one")
+    if quote is not None and kind != "MARKET":
+        raise bad_request(Code.ILLEGAL_PARAMETER, "quoteOrderQty: only with a MARKET order")
     fields = {
         "side": params.get("side", ""),
         "type": "LIMIT" if kind == "LIMIT_MAKER" else kind,
         "price": params.get("price") if kind not in _PRICELESS_TYPES else None,
         "stopPrice": params.get("stopPrice") if is_stop else None,
         "quantity": quantity,
+        "quoteOrderQty": quote,
         "market": market.symbol,
         "timeInForce": tif,
         "postOnly": kind == "LIMIT_MAKER",
@@ -149,18 +150,9 @@ def order_request(params: dict[str, str], market: MarketSpec, quantity: str) -> 
     return OrderRequest.model_validate(fields)
 
 
-def quote_to_lots(market: MarketSpec, side: Side, quote_units: int, depth: DepthSnapshot) -> int:
-    """The most lots a MARKET order of `side` fills for `quote_units` at the depth now (before
-    fees): quoteOrderQty in base quantity."""
-    lots = 0
-    for level in depth.asks if side is Side.BUY else depth.bids:
-        per_lot = market.notional(level.price, 1)
-        take = min(level.quantity, quote_units // per_lot)
-        lots += take
-        quote_units -= take * per_lot
-        if take < level.quantity:
-            break
-    return lots
+def mandatory(name: str) -> ApiError:
+    """A missing parameter, in the words a signed request's missing `timestamp` gets."""
+    return refusal(signing.mandatory(name))
 
 
 def order(out: OrderOut, market: MarketSpec, kind: str, order_type: str) -> dict[str, Any]:
@@ -207,7 +199,7 @@ def _order_fields(out: OrderOut, market: MarketSpec) -> dict[str, Any]:
         "price": market.format_price(0) if is_market else out.price,
         "origQty": out.quantity,
         "executedQty": out.executed_qty,
-        "origQuoteOrderQty": market.quote.format(0),
+        "origQuoteOrderQty": out.quote_order_qty or market.quote.format(0),
         "cummulativeQuoteQty": out.cumulative_quote_qty,
         "status": "NEW" if out.status == "TRIGGERED" else out.status,  # Binance has no TRIGGERED
         "timeInForce": out.time_in_force,
