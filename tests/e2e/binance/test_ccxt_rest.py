@@ -119,6 +119,9 @@ async def test_trading(stack: StackRun, exchanges: Callable[..., ccxt.binance]) 
     assert len(await b.fetch_open_orders(SYMBOL)) == 3
     assert len(await b.cancel_all_orders(SYMBOL)) == 3
     assert await b.fetch_open_orders(SYMBOL) == []
+    # nothing open: Binance answers -2011 "Unknown order sent.", which ccxt raises as such
+    with pytest.raises(ccxt.OrderNotFound):
+        await b.cancel_all_orders(SYMBOL)
 
     mine = await _eventually(
         lambda: _when(a.fetch_my_trades(SYMBOL), lambda found: len(found) == 3)

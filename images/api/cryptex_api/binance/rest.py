@@ -341,6 +341,11 @@ async def test_order(request: Request) -> Response:
     return await _new_order(request, test=True)
 
 
+def _unknown_order() -> ApiError:
+    """Binance's refusal of a cancel that finds no order (ccxt raises OrderNotFound)."""
+    return bad_request(Code.CANCEL_REJECTED, "Unknown order sent.")
+
+
 async def _find(call: Signed, ctx: ApiContext, market: MarketSpec) -> OrderOut:
     """The caller's order named by `orderId` or `origClientOrderId`, in `market`."""
     params = call.params
@@ -378,12 +383,12 @@ async def cancel_order(request: Request) -> Response:
     try:
         found = await _find(call, ctx, market)
     except ApiError as error:
-        raise bad_request(Code.CANCEL_REJECTED, "Unknown order sent.") from error
+        raise _unknown_order() from error
     try:
         out = await orders.cancel_order(found.order_id, call.who, ctx)
     except ApiError as error:
         if error.code in (Code.NO_SUCH_ORDER, Code.CANCEL_REJECTED):
-            raise bad_request(Code.CANCEL_REJECTED, "Unknown order sent.") from error
+            raise _unknown_order() from error
         raise
     return _json(translate.cancelled(out, market, call.params.get("origClientOrderId", "")))
 
@@ -407,6 +412,8 @@ async def cancel_open_orders(request: Request) -> Response:
     call = await signed(request, ctx, trade=True)
     market = await _market(ctx, call.params.get("symbol"))
     done = await orders.cancel_open_orders(market.symbol, call.who, ctx)
+    if not done:  # as Binance answers when nothing is open
+        raise _unknown_order()
     return _json([translate.cancelled(out, market, "") for out in done])
 
 
