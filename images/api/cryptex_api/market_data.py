@@ -63,7 +63,9 @@ async def klines(
     ctx: ApiContext = Depends(context),
 ) -> list[list[object]]:
     """Candles, oldest first: `[openTime, open, high, low, close, volume, closeTime,
-    quoteVolume, trades]`, times in epoch ms, amounts as decimal strings."""
+    quoteVolume, trades, takerBuyBaseVolume, takerBuyQuoteVolume]`, times in epoch ms, amounts
+    as decimal strings (the taker-buy volumes null where they are not known: a candle written
+    before they were kept, whose trades were gone by then)."""
     market = await ctx.markets.get(symbol)
     length = INTERVALS_MS.get(interval)
     if length is None:
@@ -71,7 +73,8 @@ async def klines(
     if start_time is not None and end_time is not None and start_time > end_time:
         raise bad_request(Code.ILLEGAL_PARAMETER, "startTime: after endTime")
     rows = await ctx.db.fetch(
-        """SELECT open_time, open, high, low, close, base_volume, quote_volume, trade_count
+        """SELECT open_time, open, high, low, close, base_volume, quote_volume, trade_count,
+                  taker_buy_base_volume, taker_buy_quote_volume
              FROM candles
             WHERE market = $1 AND interval = $2
               AND ($3::timestamptz IS NULL OR open_time >= $3)
@@ -86,7 +89,8 @@ async def klines(
         out.append([
             opened, _text(row["open"]), _text(row["high"]), _text(row["low"]),
             _text(row["close"]), _text(row["base_volume"]), opened + length - 1,
-            _text(row["quote_volume"]), row["trade_count"],
+            _text(row["quote_volume"]), row["trade_count"], _known(row["taker_buy_base_volume"]),
+            _known(row["taker_buy_quote_volume"]),
         ])  # fmt: skip
     return out
 
@@ -109,3 +113,7 @@ def _time(ms: int | None) -> datetime | None:
 
 def _text(value: Decimal) -> str:
     return format(value, "f")
+
+
+def _known(value: Decimal | None) -> str | None:
+    return None if value is None else _text(value)

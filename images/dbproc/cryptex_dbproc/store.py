@@ -7,7 +7,8 @@ redelivery) or batches out of order change nothing more.
   every other order the batch changes is updated by the rules of `orders` (amounts added, a
   final status kept, the latest time). An order that is neither (its placing batch not written
   yet) is first inserted from the ledger's record, then updated.
-- candles: upserted by the rules of `candles` (open and close by their trades' keys).
+- candles: upserted by the rules of `candles` (open and close by their trades' keys, volumes
+  and taker-buy volumes added).
 
 Rows travel as the engine's integers (copied in where there are many) and become decimals in
 SQL: an integer times one tick, one lot or one quote unit (`MarketSpec.format_price(1)`, ...)
@@ -104,17 +105,20 @@ RETURNING o.order_id"""
 # close (a comparison with NULL is not true).
 _UPSERT_CANDLES: Final = f"""
 INSERT INTO candles AS c (market, interval, open_time, open, high, low, close, base_volume,
-                          quote_volume, trade_count, first_trade_ts, first_trade_id,
+                          quote_volume, trade_count, taker_buy_base_volume,
+                          taker_buy_quote_volume, first_trade_ts, first_trade_id,
                           last_trade_ts, last_trade_id)
 SELECT $1, n.interval, {_MS.format("n.open_time")}, n.open * $2::numeric, n.high * $2::numeric,
        n.low * $2::numeric, n.close * $2::numeric, n.base_volume * $3::numeric,
-       n.quote_volume * $4::numeric, n.trade_count, {_MS.format("n.first_trade_ts")},
+       n.quote_volume * $4::numeric, n.trade_count, n.taker_buy_base_volume * $3::numeric,
+       n.taker_buy_quote_volume * $4::numeric, {_MS.format("n.first_trade_ts")},
        n.first_trade_id, {_MS.format("n.last_trade_ts")}, n.last_trade_id
   FROM unnest($5::text[], $6::bigint[], $7::bigint[], $8::bigint[], $9::bigint[], $10::bigint[],
               $11::bigint[], $12::bigint[], $13::bigint[], $14::bigint[], $15::bigint[],
-              $16::bigint[], $17::bigint[])
+              $16::bigint[], $17::bigint[], $18::bigint[], $19::bigint[])
        AS n(interval, open_time, open, high, low, close, base_volume, quote_volume, trade_count,
-            first_trade_ts, first_trade_id, last_trade_ts, last_trade_id)
+            taker_buy_base_volume, taker_buy_quote_volume, first_trade_ts, first_trade_id,
+            last_trade_ts, last_trade_id)
 ON CONFLICT (market, interval, open_time) DO UPDATE SET
     open = CASE WHEN (excluded.first_trade_ts, excluded.first_trade_id)
                      < (c.first_trade_ts, c.first_trade_id) THEN excluded.open ELSE c.open END,
@@ -136,7 +140,10 @@ ON CONFLICT (market, interval, open_time) DO UPDATE SET
     low = least(c.low, excluded.low),
     base_volume = c.base_volume + excluded.base_volume,
     quote_volume = c.quote_volume + excluded.quote_volume,
-    trade_count = c.trade_count + excluded.trade_count"""
+    trade_count = c.trade_count + excluded.trade_count,
+    -- NULL (a candle older than these columns whose trades were gone) stays unknown
+    taker_buy_base_volume = c.taker_buy_base_volume + excluded.taker_buy_base_volume,
+    taker_buy_quote_volume = c.taker_buy_quote_volume + excluded.taker_buy_quote_volume"""
 
 _FINAL_STATUSES: Final = sorted(status.value for status in FINAL)
 
@@ -212,8 +219,9 @@ async def commit(
         written.orders_created, written.orders_updated = len(created), len(updated)
         if rows.candles:
             await conn.execute(
-                _UPSERT_CANDLES, market.symbol, *_units(market), *_columns(rows.candles, 13)
-            )
+                _UPSERT_CANDLES, market.symbol, *_units(market),
+                *_columns(rows.candles, len(CandleRow._fields)),
+            )  # fmt: skip
         written.candles = len(rows.candles)
     return written
 

@@ -66,6 +66,12 @@ async def test_public_market_data(stack: StackRun, exchanges: Callable[..., ccxt
 
     candles = await _eventually(lambda: exchange.fetch_ohlcv(SYMBOL, "1m"))
     assert candles[-1][1:] == [150.5, 150.5, 150.5, 150.5, 0.5]
+    # Binance's 12 fields, the taker-buy volumes among them (the taker bought)
+    [kline] = await exchange.publicGetKlines({"symbol": "SOLUSDC", "interval": "1m"})
+    assert kline[1:6] + kline[7:] == [
+        "150.50", "150.50", "150.50", "150.50", "0.500", "75.250000", 1, "0.500", "75.250000", "0",
+    ]  # fmt: skip
+    assert kline[6] == kline[0] + 59_999
     await maker.cancel_all()
     for trader in (maker, taker):
         await trader.http.aclose()

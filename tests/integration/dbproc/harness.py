@@ -53,13 +53,17 @@ SELECT market, interval, open_time,
        max(price) AS high, min(price) AS low,
        (array_agg(price ORDER BY ts DESC, trade_id DESC))[1] AS close,
        sum(quantity) AS base_volume, sum(quote_quantity) AS quote_volume,
-       count(*) AS trade_count
+       count(*) AS trade_count,
+       coalesce(sum(quantity) FILTER (WHERE taker_side = 'BUY'), 0) AS taker_buy_base_volume,
+       coalesce(sum(quote_quantity) FILTER (WHERE taker_side = 'BUY'), 0)
+           AS taker_buy_quote_volume
   FROM bucketed
  GROUP BY market, interval, open_time
  ORDER BY market, interval, open_time"""
 
 STORED_CANDLES = """
-SELECT market, interval, open_time, open, high, low, close, base_volume, quote_volume, trade_count
+SELECT market, interval, open_time, open, high, low, close, base_volume, quote_volume, trade_count,
+       taker_buy_base_volume, taker_buy_quote_volume
   FROM candles ORDER BY market, interval, open_time"""
 
 

@@ -60,17 +60,18 @@ def test_klines_serve_the_written_candles(
         api.wait(timeout=20)
 
     assert minutes.status_code == 200, minutes.text
+    # every taker bought (the buy came second): the taker-buy volumes are the volumes
     assert minutes.json() == [
         [MINUTE, "150.00", "151.25", "150.00", "151.25", "0.500", MINUTE + 59_999,
-         "75.312500", 2],
+         "75.312500", 2, "0.500", "75.312500"],
         [MINUTE + 60_000, "149.50", "149.50", "149.50", "149.50", "0.250", MINUTE + 119_999,
-         "37.375000", 1],
+         "37.375000", 1, "0.250", "37.375000"],
         [MINUTE + 120_000, "150.75", "150.75", "150.75", "150.75", "0.250", MINUTE + 179_999,
-         "37.687500", 1],
+         "37.687500", 1, "0.250", "37.687500"],
     ]  # fmt: skip
     [row] = fetch(database_url, "SELECT open, high, low, close FROM candles WHERE interval = '1d'")
     assert day.json() == [
         [1_699_920_000_000, "150.00", "151.25", "149.50", "150.75", "1.000", 1_700_006_399_999,
-         "150.375000", 4],
+         "150.375000", 4, "1.000", "150.375000"],
     ]  # fmt: skip
     assert [format(v, "f") for v in row.values()] == ["150.00", "151.25", "149.50", "150.75"]

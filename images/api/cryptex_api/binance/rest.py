@@ -197,12 +197,12 @@ async def klines(
     limit: int = Query(default=500, ge=1, le=1_000),
     ctx: ApiContext = Depends(context),
 ) -> Response:
-    """Candles, oldest first: `[openTime, open, high, low, close, volume, closeTime,
-    quoteVolume, trades]` (the taker-buy volumes are not kept, so not shown)."""
+    """Candles, oldest first, Binance's 12 fields: `[openTime, open, high, low, close, volume,
+    closeTime, quoteVolume, trades, takerBuyBaseVolume, takerBuyQuoteVolume, "0"]` (the last
+    one Binance's unused field)."""
     market = await _market(ctx, symbol)
-    return _json(await market_data.klines(
-        market.symbol, interval, start_time, end_time, limit, ctx
-    ))  # fmt: skip
+    candles = await market_data.klines(market.symbol, interval, start_time, end_time, limit, ctx)
+    return _json([[*candle, "0"] for candle in candles])
 
 
 async def _books_and_tickers(
