@@ -504,7 +504,8 @@ class Stack:
                 stderr=subprocess.STDOUT,
             )  # fmt: skip
         self.url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
+        # generous: on a machine busy with other work the API has taken over a minute to start
+        deadline = time.monotonic() + 180
         while True:
             try:
                 if httpx.get(f"{self.url}/readyz", timeout=1).status_code == 200:
