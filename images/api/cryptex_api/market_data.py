@@ -17,7 +17,7 @@ from cryptex_api import translate
 from cryptex_api.context import ApiContext, context
 from cryptex_api.errors import Code, bad_request
 from cryptex_api.exact_json import ExactJsonRoute
-from cryptex_api.models import DepthOut, MarketOut, TickerOut, TradeOut
+from cryptex_api.models import MAX_TIME_MS, DepthOut, MarketOut, TickerOut, TradeOut
 from cryptex_api.orders import decode_ticker, depth_snapshot
 
 router = APIRouter(prefix="/api/v1", tags=["market data"], route_class=ExactJsonRoute)
@@ -57,8 +57,8 @@ async def trades(
 async def klines(
     symbol: str = Query(max_length=32, examples=["SOL_USDC"]),
     interval: str = Query(max_length=4, examples=["1m"]),
-    start_time: int | None = Query(default=None, alias="startTime", ge=0),
-    end_time: int | None = Query(default=None, alias="endTime", ge=0),
+    start_time: int | None = Query(default=None, alias="startTime", ge=0, le=MAX_TIME_MS),
+    end_time: int | None = Query(default=None, alias="endTime", ge=0, le=MAX_TIME_MS),
     limit: int = Query(default=500, ge=1, le=1_000),
     ctx: ApiContext = Depends(context),
 ) -> list[list[object]]:

@@ -4,12 +4,17 @@ from the wire structs; nothing else does."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Final, Literal
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
 # A decimal as text: JSON numbers arrive here as the literal text the client sent.
 Decimal = str
+
+# The latest time a request may name, in epoch ms (9999-12-31T23:59:59.999Z): the last instant
+# that both Python's datetime and PostgreSQL's timestamptz hold, so a later one is a clear 400,
+# not an overflow in the query.
+MAX_TIME_MS: Final = 253_402_300_799_999
 
 
 class Model(BaseModel):

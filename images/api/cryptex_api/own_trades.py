@@ -16,7 +16,7 @@ from cryptex_api import translate
 from cryptex_api.context import ApiContext, context, principal
 from cryptex_api.errors import Code, bad_request
 from cryptex_api.exact_json import ExactJsonRoute
-from cryptex_api.models import MyTradeOut
+from cryptex_api.models import MAX_TIME_MS, MyTradeOut
 
 router = APIRouter(prefix="/api/v1", tags=["orders"], route_class=ExactJsonRoute)
 
@@ -101,8 +101,8 @@ async def own_trades(
 @router.get("/myTrades", response_model=list[MyTradeOut])
 async def my_trades(
     market: str | None = Query(default=None, max_length=32, examples=["SOL_USDC"]),
-    start_time: int | None = Query(default=None, alias="startTime", ge=0),
-    end_time: int | None = Query(default=None, alias="endTime", ge=0),
+    start_time: int | None = Query(default=None, alias="startTime", ge=0, le=MAX_TIME_MS),
+    end_time: int | None = Query(default=None, alias="endTime", ge=0, le=MAX_TIME_MS),
     limit: int = Query(default=100, ge=1, le=1_000),
     who: Principal = Depends(principal),
     ctx: ApiContext = Depends(context),

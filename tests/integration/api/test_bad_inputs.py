@@ -90,6 +90,7 @@ def test_bad_orders_are_refused_clearly(
         ("/api/v1/trades", {"symbol": "NOPE_USDC"}, -1121),
         ("/api/v1/klines", {"symbol": "SOL_USDC", "interval": "7m"}, -1120),
         ("/api/v1/klines", {"symbol": "SOL_USDC", "interval": "1m", "startTime": "-5"}, -1100),
+        ("/api/v1/klines", {"symbol": "SOL_USDC", "interval": "1m", "endTime": "9" * 19}, -1100),
         ("/api/v1/klines", {"symbol": "SOL_USDC", "interval": "1m", "startTime": "10",
                             "endTime": "5"}, -1100),
         ("/api/v1/order/abc", {}, -1100),

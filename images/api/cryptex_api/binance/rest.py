@@ -24,7 +24,7 @@ from cryptex_api.binance import translate
 from cryptex_api.binance.auth import Signed, signed
 from cryptex_api.context import ApiContext, context
 from cryptex_api.errors import ApiError, Code, bad_request, body
-from cryptex_api.models import OrderOut
+from cryptex_api.models import MAX_TIME_MS, OrderOut
 
 _trade = msgspec.msgpack.Decoder(PublicTrade).decode
 _ticker = msgspec.msgpack.Decoder(Ticker).decode
@@ -192,8 +192,8 @@ async def agg_trades(
 async def klines(
     symbol: str = Query(max_length=32),
     interval: str = Query(max_length=4),
-    start_time: int | None = Query(default=None, alias="startTime", ge=0),
-    end_time: int | None = Query(default=None, alias="endTime", ge=0),
+    start_time: int | None = Query(default=None, alias="startTime", ge=0, le=MAX_TIME_MS),
+    end_time: int | None = Query(default=None, alias="endTime", ge=0, le=MAX_TIME_MS),
     limit: int = Query(default=500, ge=1, le=1_000),
     ctx: ApiContext = Depends(context),
 ) -> Response:
