@@ -62,9 +62,12 @@ AFTER_FAULT = {
 CAUSED = {
     "CryptexEngineDown", "CryptexEnginesMissing", "CryptexApiDown", "CryptexDbprocDown",
     "CryptexRedisMemoryHigh", "CryptexRedisDown", "CryptexWebSocketRedisDown",
-    "CryptexApiErrorRate", "CryptexEngineLag", "CryptexDbprocLag", "CryptexSettleLatencyHigh",
-    "CryptexApiOrderLatencyHigh", "CryptexWebSocketDrops",
+    "CryptexApiErrorRate", "CryptexEngineLag", "CryptexDbprocLag", "CryptexApiOrderLatencyHigh",
+    "CryptexWebSocketDrops",
 }  # fmt: skip
+# Not caused yet: CryptexSettleLatencyHigh. Redis pausing its writers catches an engine in its
+# settle call too seldom on an idle machine (it mostly waits in XREADGROUP, paused as well) for
+# the p99 to pass: it fired on a busy machine and not on an idle one.
 POLICY_VIOLATION = 1008  # the close code of a dropped WebSocket client
 LEVELS = {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}
 LOGGER = re.compile(r"[a-z_]+(\.[a-z_]+)*")  # a module's name: no id ever in it
@@ -303,16 +306,22 @@ def test_stalled_engine_and_db_processor_fire_their_lag_alerts(watch: Watch) -> 
     lags = {"CryptexEngineLag", "CryptexDbprocLag"}
     with Traffic(run, "ETH_USDC"), stalled(run, "engine-ETH_USDC", "dbproc"):
         cause(watch, lags)
-        lagging = {labels["market"] for labels in watch.firing_labels("CryptexEngineLag")}
-        assert "ETH_USDC" in lagging
+
+        def lagging() -> set[str]:
+            return {labels["market"] for labels in watch.firing_labels("CryptexEngineLag")}
+
+        # The stalled market's own notification (another market's may come first: in one CI
+        # run BTC_USDC's engine, killed and through a Redis restart in the tests before, was
+        # notified lagging too).
+        wait_until(lambda: "ETH_USDC" in lagging(), 60, f"ETH_USDC not lagging: {lagging()}")
     resolve(watch, lags | {"CryptexEngineDown", "CryptexDbprocDown"})
 
 
-def test_redis_pausing_its_writers_fires_the_latency_alerts(watch: Watch) -> None:
+def test_redis_pausing_its_writers_fires_the_order_latency_alert(watch: Watch) -> None:
     """Redis pausing every write for 1.5 s at a time (CLIENT PAUSE, as a slow fsync or a long
-    script would): the settle scripts and the order placements wait, and their p99 rise."""
+    script would): the order placements wait, and their p99 rises."""
     run = watch.run
-    latencies = {"CryptexSettleLatencyHigh", "CryptexApiOrderLatencyHigh"}
+    latencies = {"CryptexApiOrderLatencyHigh"}
     store = redis.Redis.from_url(run.state["redis"])
     try:
         with Traffic(run, SOL):
